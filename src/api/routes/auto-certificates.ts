@@ -1,0 +1,63 @@
+/** /auto-certificates: what certkeeper keeps alive. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Static } from 'typebox';
+import type { Context } from '../../lifecycle/context.js';
+import { createAutoCertificate, deleteAutoCertificate, renewAutoCertificate, setPaused, updateAutoCertificate } from '../../lifecycle/auto-certificates.js';
+import { DomainError, notFound } from '../../domain-error.js';
+import { autoCertificateResource, collection } from '../envelope.js';
+import { AutoCreate, AutoPatch, IdParams, ListQuery, RenewBody } from '../schemas.js';
+import { filters } from '../app.js';
+
+/** Routes of the auto certificate resource. */
+export const autoCertificateRoutes = (ctx: Context): FastifyPluginAsync => async (app) => {
+  const tags = ['auto-certificates'];
+  const load = async (tenantId: string, id: string) => {
+    const row = await ctx.autoCertificates.get(tenantId, id);
+    if (!row) throw notFound('auto certificate', id);
+    return row;
+  };
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/auto-certificates', { schema: { tags, querystring: ListQuery } }, async (req) => {
+    const f = filters(req.query, ['name', 'commonName', 'state', 'provider']);
+    const page = await ctx.autoCertificates.list(req.principal.tenantId, f, req.query.offset ?? 0, req.query.limit ?? 100);
+    return collection('auto-certificates', 'auto-certificates', page, autoCertificateResource);
+  });
+  app.get<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id', { schema: { tags, params: IdParams } }, async (req) =>
+    autoCertificateResource(await load(req.principal.tenantId, req.params.id)));
+  app.post<{ Body: Static<typeof AutoCreate> }>('/auto-certificates', { schema: { tags, body: AutoCreate } }, async (req, reply) => {
+    const row = await createAutoCertificate(ctx, req.principal.tenantId, req.principal.name, req.body.properties);
+    const res = autoCertificateResource(row);
+    return reply.code(202).header('location', res.href).send(res);
+  });
+  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof AutoPatch> }>('/auto-certificates/:id', { schema: { tags, params: IdParams, body: AutoPatch } }, async (req) =>
+    autoCertificateResource(await updateAutoCertificate(ctx, req.principal.tenantId, req.principal.name, req.params.id, req.body.properties)));
+  app.delete<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id', { schema: { tags, params: IdParams } }, async (req, reply) => {
+    await deleteAutoCertificate(ctx, req.principal.tenantId, req.principal.name, req.params.id);
+    return reply.code(204).send();
+  });
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RenewBody> }>('/auto-certificates/:id/renew', { schema: { tags, params: IdParams, body: RenewBody } }, async (req, reply) => {
+    await renewAutoCertificate(ctx, req.principal.tenantId, req.principal.name, req.params.id, req.body?.rekey ?? false);
+    return reply.code(202).send(autoCertificateResource(await load(req.principal.tenantId, req.params.id)));
+  });
+  app.post<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id/pause', { schema: { tags, params: IdParams } }, async (req) =>
+    autoCertificateResource(await setPaused(ctx, req.principal.tenantId, req.principal.name, req.params.id, true)));
+  app.post<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id/resume', { schema: { tags, params: IdParams } }, async (req) =>
+    autoCertificateResource(await setPaused(ctx, req.principal.tenantId, req.principal.name, req.params.id, false)));
+  app.get<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id/validations', { schema: { tags, params: IdParams } }, async (req) => {
+    const ac = await load(req.principal.tenantId, req.params.id);
+    const order = await ctx.orders.open(ac.id);
+    const rows = order ? await ctx.http01.forOrder(order.id) : [];
+    const items = rows.map((t) => ({
+      identifier: t.identifier,
+      type: 'http-01',
+      httpPath: `/.well-known/acme-challenge/${t.token}`,
+      httpBody: t.key_authorization,
+      status: 'pending',
+      instructions: `certkeeper's http-01 responder serves this at http://${t.identifier}/.well-known/acme-challenge/${t.token}; no action is needed.`,
+    }));
+    return { id: 'validations', type: 'collection', href: `/api/v1/auto-certificates/${ac.id}/validations`, items, offset: 0, limit: items.length, total: items.length };
+  });
+  app.post<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id/verify', { schema: { tags, params: IdParams } }, async (req) => {
+    const ac = await load(req.principal.tenantId, req.params.id);
+    throw new DomainError('operation_not_allowed', `${ac.name} uses ${ac.challenge_type}, which certkeeper validates by itself; verify is for manual challenges`);
+  });
+};

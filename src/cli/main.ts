@@ -1,0 +1,43 @@
+/** The `certkeeper` command: `serve`, and client commands over the REST API. */
+import { Command } from 'commander';
+import { loadConfig, ConfigError } from '../config/config.js';
+import { startServer } from '../server/serve.js';
+import { registerClientCommands } from './client-commands.js';
+
+/** Entry point of bin/certkeeper.js. */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('certkeeper')
+    .description('Self-hosted certificate lifecycle manager')
+    .showHelpAfterError();
+  program.command('serve')
+    .description('run the API, web UI, http-01 responder and workers (configured by CERTKEEPER_* environment variables)')
+    .option('--demo', 'start a local Pebble ACME CA (Debian package "pebble") and create a provider for it')
+    .action(async (opts: { demo?: boolean }) => {
+      let config;
+      try {
+        config = loadConfig();
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          console.error(`certkeeper: ${err.message}`);
+          process.exit(2);
+        }
+        throw err;
+      }
+      const server = await startServer(config);
+      let demo: { stop(): Promise<void> } | null = null;
+      if (opts.demo) {
+        const { startDemo } = await import('../server/demo.js');
+        demo = await startDemo(server);
+      }
+      const shutdown = async (signal: string) => {
+        server.ctx.logger.info({ signal }, 'shutting down');
+        await server.stop();
+        await demo?.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void shutdown('SIGINT'));
+      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    });
+  registerClientCommands(program);
+  await program.parseAsync(argv);
+}

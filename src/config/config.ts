@@ -1,0 +1,96 @@
+/**
+ * Configuration of `certkeeper serve`, read once from the environment and validated here
+ * (STYLE.md habit 11). Every secret may also come from `<NAME>_FILE`.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve, join } from 'node:path';
+
+/** A host and port to listen on. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** The validated configuration. */
+export interface Config {
+  listen: ListenAddress;
+  /** null disables the built-in http-01 responder (`CERTKEEPER_HTTP01_LISTEN=off`). */
+  http01Listen: ListenAddress | null;
+  dataDir: string;
+  databaseUrl: string;
+  /** Base64 of 32 bytes; null means "load or generate in the data dir". */
+  masterKey: Buffer | null;
+  adminToken: string | null;
+  allowPrivateAddresses: boolean;
+  logLevel: string;
+  /** Days after its own expiry that a superseded or expired version is deleted. */
+  retentionDays: number;
+  /** Maximum concurrent jobs of this instance. */
+  workerConcurrency: number;
+}
+
+/** Thrown for a bad setting: the message names the variable and what to fix. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function readSecret(env: Env, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (e) {
+      throw new ConfigError(`${name}_FILE: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
+  }
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** Parses `host:port`, `[v6]:port` or `:port`. */
+export function parseListen(name: string, value: string): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`${name}: expected host:port (for example 127.0.0.1:8080 or [::1]:8080), got "${value}"`);
+  const host = m[1] ?? (m[2] || '0.0.0.0');
+  if (m[1] && isIP(m[1]) !== 6) throw new ConfigError(`${name}: "${m[1]}" in brackets is not an IPv6 address`);
+  return { host, port };
+}
+
+function positiveInt(env: Env, name: string, dflt: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name}: expected a positive integer, got "${v}"`);
+  return n;
+}
+
+/** Reads and validates the configuration from `env`. */
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = resolve(env.CERTKEEPER_DATA_DIR || './data');
+  const http01 = env.CERTKEEPER_HTTP01_LISTEN ?? '0.0.0.0:80';
+  let masterKey: Buffer | null = null;
+  const mk = readSecret(env, 'CERTKEEPER_MASTER_KEY');
+  if (mk !== undefined) {
+    masterKey = Buffer.from(mk, 'base64');
+    if (masterKey.length !== 32 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(mk)) {
+      throw new ConfigError('CERTKEEPER_MASTER_KEY: expected the base64 encoding of exactly 32 random bytes (make one with `openssl rand -base64 32`)');
+    }
+  }
+  const databaseUrl = readSecret(env, 'CERTKEEPER_DATABASE_URL') ?? `sqlite:${join(dataDir, 'certkeeper.db')}`;
+  return {
+    listen: parseListen('CERTKEEPER_LISTEN', env.CERTKEEPER_LISTEN || '127.0.0.1:8080'),
+    http01Listen: http01 === 'off' || http01 === '' ? null : parseListen('CERTKEEPER_HTTP01_LISTEN', http01),
+    dataDir,
+    databaseUrl,
+    masterKey,
+    adminToken: readSecret(env, 'CERTKEEPER_ADMIN_TOKEN') ?? null,
+    allowPrivateAddresses: env.CERTKEEPER_ALLOW_PRIVATE_ADDRESSES === '1' || env.CERTKEEPER_ALLOW_PRIVATE_ADDRESSES === 'true',
+    logLevel: env.CERTKEEPER_LOG_LEVEL || 'info',
+    retentionDays: positiveInt(env, 'CERTKEEPER_RETENTION_DAYS', 30),
+    workerConcurrency: positiveInt(env, 'CERTKEEPER_WORKER_CONCURRENCY', 8),
+  };
+}

@@ -1,0 +1,189 @@
+/** Auto certificates: what the user wants kept alive. Every name is checked before anything is stored. */
+import { randomUUID } from 'node:crypto';
+import { normalizeNames } from '../pki/names.js';
+import type { KeyAlgorithm } from '../pki/key-algorithm.js';
+import { DomainError, notFound, type FieldError } from '../domain-error.js';
+import type { AutoCertificateRow } from '../store/repositories.js';
+import { iso } from '../store/time.js';
+import type { Context } from './context.js';
+import { ISSUE_JOB, requestIssuance } from './issuance.js';
+
+/** The challenge types an auto certificate may use. */
+export const CHALLENGE_TYPES = ['dns-01', 'http-01', 'manual-dns-01', 'manual-http-01'] as const;
+/** Challenge types implemented so far (the others arrive with the dns-01 issue). */
+const IMPLEMENTED_CHALLENGES = new Set<string>(['http-01']);
+
+/** Writable properties of an auto certificate. */
+export interface AutoCertificateInput {
+  name: string;
+  provider: string;
+  fallbackProviders?: string[];
+  commonName: string;
+  subjectAlternativeNames?: string[];
+  keyAlgorithm?: KeyAlgorithm;
+  challengeType?: (typeof CHALLENGE_TYPES)[number];
+  keyPolicy?: 'rotate' | 'reuse';
+  renewBeforeDays?: number | null;
+  profile?: string | null;
+}
+
+/** Normalises the common name and SANs into one list (common name first), or throws naming each bad name. */
+export function checkNames(commonName: string, sans: string[], challengeType: string): string[] {
+  const input = [commonName, ...sans];
+  const { names, errors } = normalizeNames(input);
+  const fieldErrors: FieldError[] = errors.map((e) => ({
+    field: e.index < 0 ? 'properties.subjectAlternativeNames' : e.index === 0 ? 'properties.commonName' : `properties.subjectAlternativeNames[${e.index - 1}]`,
+    ...(e.index >= 0 ? { value: e.name } : {}),
+    message: e.reason,
+  }));
+  if (challengeType.endsWith('http-01')) {
+    input.forEach((n, i) => {
+      if (n.trim().startsWith('*.')) {
+        fieldErrors.push({ field: i === 0 ? 'properties.commonName' : `properties.subjectAlternativeNames[${i - 1}]`, value: n, message: 'wildcard names can only be validated with dns-01: set challengeType to dns-01 or manual-dns-01' });
+      }
+    });
+  }
+  if (fieldErrors.length) {
+    throw new DomainError('invalid_names', `${fieldErrors.length} name(s) cannot be used: ${fieldErrors.map((e) => `${e.value ?? e.field}: ${e.message}`).join('; ')}`, fieldErrors);
+  }
+  return names;
+}
+
+async function resolveProviders(ctx: Context, tenantId: string, primary: string, fallbacks: string[]): Promise<{ primary: string; fallbacks: string[] }> {
+  const p = await ctx.providers.find(tenantId, primary);
+  if (!p) throw new DomainError('validation_failed', `provider "${primary}" does not exist; create it first or give the id of an existing one`, [{ field: 'properties.provider', value: primary, message: 'no such provider' }]);
+  if (p.state === 'FAILED') throw new DomainError('provider_not_available', `provider ${p.name} is FAILED: ${p.message}. Fix the provider first.`, [{ field: 'properties.provider', value: primary, message: p.message }]);
+  const fb: string[] = [];
+  for (const [i, f] of fallbacks.entries()) {
+    const r = await ctx.providers.find(tenantId, f);
+    if (!r) throw new DomainError('validation_failed', `fallback provider "${f}" does not exist`, [{ field: `properties.fallbackProviders[${i}]`, value: f, message: 'no such provider' }]);
+    if (r.id !== p.id && !fb.includes(r.id)) fb.push(r.id);
+  }
+  return { primary: p.id, fallbacks: fb };
+}
+
+function checkChallenge(type: string): void {
+  if (!IMPLEMENTED_CHALLENGES.has(type)) {
+    throw new DomainError('validation_failed', `challengeType ${type} is not available yet in this version; use http-01`, [{ field: 'properties.challengeType', value: type, message: 'not yet supported' }]);
+  }
+}
+
+/** Creates an auto certificate and starts its first issuance. */
+export async function createAutoCertificate(ctx: Context, tenantId: string, actor: string, input: AutoCertificateInput): Promise<AutoCertificateRow> {
+  const challengeType = input.challengeType ?? 'http-01';
+  const names = checkNames(input.commonName, input.subjectAlternativeNames ?? [], challengeType);
+  checkChallenge(challengeType);
+  const providers = await resolveProviders(ctx, tenantId, input.provider, input.fallbackProviders ?? []);
+  const clash = await ctx.autoCertificates.list(tenantId, { name: input.name }, 0, 1);
+  if (clash.total > 0) throw new DomainError('conflict', `an auto certificate named "${input.name}" already exists; choose another name`, [{ field: 'properties.name', value: input.name, message: 'already in use' }]);
+  const now = iso(ctx.clock());
+  const row: AutoCertificateRow = {
+    id: randomUUID(),
+    tenant_id: tenantId,
+    name: input.name,
+    provider_id: providers.primary,
+    fallback_provider_ids: JSON.stringify(providers.fallbacks),
+    common_name: names[0]!,
+    names_json: JSON.stringify(names),
+    key_algorithm: input.keyAlgorithm ?? 'ecdsa256',
+    challenge_type: challengeType,
+    key_policy: input.keyPolicy ?? 'rotate',
+    renew_before_days: input.renewBeforeDays ?? null,
+    profile: input.profile ?? null,
+    state: 'PROVISIONING',
+    message: 'Waiting for the first issuance',
+    last_issued_certificate_id: null,
+    next_renewal_at: null,
+    renewal_reason: null,
+    last_attempt_at: null,
+    next_attempt_at: null,
+    failure_count: 0,
+    created_at: now,
+    created_by: actor,
+    updated_at: now,
+    updated_by: actor,
+  };
+  await ctx.autoCertificates.insert(row);
+  await ctx.events.append({ tenantId, type: 'auto_certificate.created', subjectType: 'auto-certificate', subjectId: row.id, actor, message: `auto certificate ${row.name} created for ${names.length} name(s)` });
+  await requestIssuance(ctx, tenantId, row.id, { reason: 'first issuance' });
+  return row;
+}
+
+/** Changes an auto certificate; a changed name list or key algorithm triggers a new issuance. */
+export async function updateAutoCertificate(ctx: Context, tenantId: string, actor: string, id: string, input: Partial<AutoCertificateInput>): Promise<AutoCertificateRow> {
+  const row = await ctx.autoCertificates.get(tenantId, id);
+  if (!row) throw notFound('auto certificate', id);
+  const set: Partial<AutoCertificateRow> = { updated_at: iso(ctx.clock()), updated_by: actor };
+  const challengeType = input.challengeType ?? row.challenge_type;
+  if (input.challengeType) checkChallenge(input.challengeType);
+  const oldNames = JSON.parse(row.names_json) as string[];
+  if (input.commonName !== undefined || input.subjectAlternativeNames !== undefined || input.challengeType !== undefined) {
+    const names = checkNames(input.commonName ?? row.common_name, input.subjectAlternativeNames ?? oldNames.slice(1), challengeType);
+    set.common_name = names[0]!;
+    set.names_json = JSON.stringify(names);
+  }
+  if (input.name !== undefined && input.name !== row.name) {
+    const clash = await ctx.autoCertificates.list(tenantId, { name: input.name }, 0, 1);
+    if (clash.total > 0) throw new DomainError('conflict', `an auto certificate named "${input.name}" already exists`, [{ field: 'properties.name', value: input.name, message: 'already in use' }]);
+    set.name = input.name;
+  }
+  if (input.provider !== undefined || input.fallbackProviders !== undefined) {
+    const p = await resolveProviders(ctx, tenantId, input.provider ?? row.provider_id, input.fallbackProviders ?? JSON.parse(row.fallback_provider_ids));
+    set.provider_id = p.primary;
+    set.fallback_provider_ids = JSON.stringify(p.fallbacks);
+  }
+  if (input.keyAlgorithm !== undefined) set.key_algorithm = input.keyAlgorithm;
+  if (input.challengeType !== undefined) set.challenge_type = input.challengeType;
+  if (input.keyPolicy !== undefined) set.key_policy = input.keyPolicy;
+  if (input.renewBeforeDays !== undefined) set.renew_before_days = input.renewBeforeDays;
+  if (input.profile !== undefined) set.profile = input.profile;
+  await ctx.autoCertificates.update(tenantId, id, set);
+  await ctx.events.append({ tenantId, type: 'auto_certificate.updated', subjectType: 'auto-certificate', subjectId: id, actor, message: `auto certificate ${row.name} updated` });
+  const namesChanged = set.names_json !== undefined && set.names_json !== row.names_json;
+  const keyChanged = set.key_algorithm !== undefined && set.key_algorithm !== row.key_algorithm;
+  if ((namesChanged || keyChanged) && row.state !== 'PAUSED') {
+    await requestIssuance(ctx, tenantId, id, { reason: namesChanged ? 'names changed' : 'key algorithm changed', rekey: keyChanged });
+  }
+  return (await ctx.autoCertificates.get(tenantId, id))!;
+}
+
+/** Deletes an auto certificate; its stored versions stay in the repository. */
+export async function deleteAutoCertificate(ctx: Context, tenantId: string, actor: string, id: string): Promise<void> {
+  const row = await ctx.autoCertificates.get(tenantId, id);
+  if (!row) throw notFound('auto certificate', id);
+  const active = await ctx.jobs.active(ISSUE_JOB, id);
+  if (active?.state === 'running') throw new DomainError('conflict', `an order for ${row.name} is in flight; pause it and retry, or wait until it ends`);
+  await ctx.jobs.cancelQueued(ISSUE_JOB, id);
+  await ctx.autoCertificates.delete(tenantId, id);
+  await ctx.events.append({ tenantId, type: 'auto_certificate.deleted', subjectType: 'auto-certificate', subjectId: id, actor, message: `auto certificate ${row.name} deleted; its versions stay in the repository` });
+}
+
+/** Renews now (202): enqueues an issuance unless one is in flight. */
+export async function renewAutoCertificate(ctx: Context, tenantId: string, actor: string, id: string, rekey: boolean): Promise<{ created: boolean }> {
+  const row = await ctx.autoCertificates.get(tenantId, id);
+  if (!row) throw notFound('auto certificate', id);
+  if (row.state === 'PAUSED') throw new DomainError('operation_not_allowed', `${row.name} is paused; resume it before renewing`);
+  const res = await requestIssuance(ctx, tenantId, id, { rekey, reason: 'renewal requested' });
+  if (res.created) {
+    await ctx.events.append({ tenantId, type: 'certificate.renewal_requested', subjectType: 'auto-certificate', subjectId: id, actor, message: `renewal of ${row.name} requested${rekey ? ' with a new key' : ''}` });
+  }
+  return { created: res.created };
+}
+
+/** Pauses or resumes automation. */
+export async function setPaused(ctx: Context, tenantId: string, actor: string, id: string, paused: boolean): Promise<AutoCertificateRow> {
+  const row = await ctx.autoCertificates.get(tenantId, id);
+  if (!row) throw notFound('auto certificate', id);
+  const now = iso(ctx.clock());
+  if (paused) {
+    await ctx.jobs.cancelQueued(ISSUE_JOB, id);
+    await ctx.autoCertificates.update(tenantId, id, { state: 'PAUSED', message: `Paused by ${actor}`, next_attempt_at: null, updated_at: now, updated_by: actor });
+    await ctx.events.append({ tenantId, type: 'auto_certificate.paused', subjectType: 'auto-certificate', subjectId: id, actor, message: `${row.name} paused` });
+  } else if (row.state === 'PAUSED') {
+    const state = row.last_issued_certificate_id ? 'AVAILABLE' : 'PROVISIONING';
+    await ctx.autoCertificates.update(tenantId, id, { state, message: `Resumed by ${actor}`, updated_at: now, updated_by: actor });
+    await ctx.events.append({ tenantId, type: 'auto_certificate.resumed', subjectType: 'auto-certificate', subjectId: id, actor, message: `${row.name} resumed` });
+    if (!row.last_issued_certificate_id || (await ctx.orders.open(id))) await requestIssuance(ctx, tenantId, id, { reason: 'resumed' });
+  }
+  return (await ctx.autoCertificates.get(tenantId, id))!;
+}

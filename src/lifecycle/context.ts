@@ -1,0 +1,37 @@
+/** The services a lifecycle operation works with, built once per process (src/server/context.ts). */
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { Db } from '../store/database.js';
+import type { KeyVault } from '../store/key-vault.js';
+import type { JobQueue } from '../store/jobs.js';
+import type { EventLog } from '../store/events.js';
+import type { Http01Tokens } from '../store/http01-tokens.js';
+import type { ApiTokens } from '../store/api-tokens.js';
+import type { AutoCertificatesRepository, CertificatesRepository, OrdersRepository, ProvidersRepository } from '../store/repositories.js';
+import type { Clock } from '../store/time.js';
+import type { AcmeClients } from './acme-clients.js';
+
+/** Everything a lifecycle operation or a route needs. */
+export interface Context {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  vault: KeyVault;
+  logger: Logger;
+  jobs: JobQueue;
+  events: EventLog;
+  http01: Http01Tokens;
+  apiTokens: ApiTokens;
+  providers: ProvidersRepository;
+  autoCertificates: AutoCertificatesRepository;
+  certificates: CertificatesRepository;
+  orders: OrdersRepository;
+  acme: AcmeClients;
+  /** Wakes the worker after work was enqueued. */
+  kick(): void;
+}
+
+/** The vault context of a certificate version's private key. */
+export const certificateKeyContext = (certificateId: string) => `certificates/${certificateId}/private_key`;
+/** The vault context of an order's certificate key (before it becomes a version). */
+export const orderKeyContext = (orderId: string) => `orders/${orderId}/key`;

@@ -1,0 +1,303 @@
+/**
+ * The issuance job (DESIGN.md, "the life of an auto certificate", step 3). Each ACME step is
+ * persisted in the `orders` row before the next one starts, so a crash or restart resumes the
+ * same order at the CA instead of opening another:
+ *
+ *   new → authorizing → finalizing → downloading → done
+ *
+ * On resume each step first asks the CA for the order's current status and continues from there.
+ */
+import { randomUUID, createPrivateKey, type KeyObject } from 'node:crypto';
+import type { AcmeClient } from '../acme/index.js';
+import { isRetryableAcmeError, AcmeError } from '../acme/index.js';
+import { generatePrivateKey, privateKeyToPem } from '../pki/keys.js';
+import { keyAlgorithmOf } from '../pki/keys.js';
+import { createCsr } from '../pki/csr.js';
+import { keyMatchesCertificate, parseCertificate, splitPemCertificates } from '../pki/certificate.js';
+import type { KeyAlgorithm } from '../pki/key-algorithm.js';
+import type { Job } from '../store/jobs.js';
+import type { AutoCertificateRow, OrderRow, ProviderRow } from '../store/repositories.js';
+import { iso } from '../store/time.js';
+import { certificateKeyContext, orderKeyContext, type Context } from './context.js';
+import type { JobHandler, JobOutcome } from './worker.js';
+import { nextAttemptAt } from './backoff.js';
+import { versionName } from './version-name.js';
+import { renewalTime } from './renewal-window.js';
+
+/** Job kind of an issuance. */
+export const ISSUE_JOB = 'certificate.issue';
+
+/** How long to wait for the CA to validate and to issue, per order step. */
+const VALIDATION_TIMEOUT_MS = 5 * 60_000;
+const ISSUANCE_TIMEOUT_MS = 5 * 60_000;
+/** How long http-01 tokens stay published when an order is abandoned. */
+const TOKEN_TTL_MS = 24 * 3_600_000;
+
+/** A failure that retrying cannot fix (the order or the request itself is wrong). */
+class IssuanceFailure extends Error {
+  override name = 'IssuanceFailure';
+}
+
+/** Enqueues an issuance of `autoCertificateId` unless one is in flight. */
+export async function requestIssuance(ctx: Context, tenantId: string, autoCertificateId: string, opts: { rekey?: boolean; reason: string }) {
+  const res = await ctx.jobs.enqueue({ tenantId, kind: ISSUE_JOB, subjectId: autoCertificateId, payload: { rekey: !!opts.rekey, reason: opts.reason } });
+  if (res.created) ctx.kick();
+  return res;
+}
+
+/** The job handler of {@link ISSUE_JOB}. */
+export function issuanceHandler(ctx: Context): JobHandler {
+  return async (job: Job, signal: AbortSignal): Promise<JobOutcome> => {
+    const ac = await ctx.autoCertificates.get(job.tenant_id, job.subject_id);
+    if (!ac) return { status: 'done' };
+    if (ac.state === 'PAUSED') return { status: 'done' };
+    const payload = JSON.parse(job.payload_json) as { rekey?: boolean };
+    const now = ctx.clock();
+    let order = await ctx.orders.open(ac.id);
+    if (!order) {
+      order = {
+        id: randomUUID(),
+        tenant_id: ac.tenant_id,
+        auto_certificate_id: ac.id,
+        provider_id: ac.provider_id,
+        names_json: ac.names_json,
+        key_algorithm: ac.key_algorithm,
+        rekey: payload.rekey ? 1 : 0,
+        step: 'new',
+        order_url: null,
+        finalize_url: null,
+        authorizations_json: '[]',
+        key_enc: null,
+        certificate_url: null,
+        certificate_id: null,
+        error: null,
+        created_at: iso(now),
+        updated_at: iso(now),
+        finished_at: null,
+      };
+      await ctx.orders.insert(order);
+    }
+    const provider = await ctx.providers.get(ac.tenant_id, order.provider_id);
+    await ctx.autoCertificates.update(ac.tenant_id, ac.id, {
+      state: ac.last_issued_certificate_id ? ac.state === 'FAILED' ? 'AVAILABLE' : ac.state : 'PROVISIONING',
+      message: `Ordering a certificate from ${provider?.name ?? 'the provider'}`,
+      last_attempt_at: iso(now),
+      next_attempt_at: null,
+      updated_at: iso(now),
+    });
+    try {
+      if (!provider) throw new IssuanceFailure('the provider of this auto certificate no longer exists');
+      if (provider.state !== 'AVAILABLE') throw new IssuanceFailure(`provider ${provider.name} is ${provider.state}: ${provider.message}`);
+      await runOrder(ctx, ac, provider, order, signal);
+      return { status: 'done' };
+    } catch (err) {
+      if (signal.aborted) return { status: 'retry', at: new Date(), error: 'interrupted by shutdown' };
+      return recordFailure(ctx, ac, order, job, err);
+    }
+  };
+}
+
+async function recordFailure(ctx: Context, ac: AutoCertificateRow, order: OrderRow, job: Job, err: unknown): Promise<JobOutcome> {
+  const now = ctx.clock();
+  const message = describeError(err);
+  const retryable = !(err instanceof IssuanceFailure) && (isRetryableAcmeError(err) || !(err instanceof AcmeError));
+  const failureCount = ac.failure_count + 1;
+  ctx.logger.warn({ autoCertificate: ac.id, order: order.id, retryable, error: message }, 'issuance failed');
+  if (retryable && job.attempts < 6) {
+    const at = nextAttemptAt(now, job.attempts, { baseMs: 30_000, capMs: 3_600_000, retryAfter: (err as { retryAfter?: Date }).retryAfter });
+    await ctx.autoCertificates.update(ac.tenant_id, ac.id, {
+      failure_count: failureCount, next_attempt_at: iso(at), message: `Attempt ${failureCount} failed, retrying at ${iso(at)}: ${message}`, updated_at: iso(now),
+    });
+    await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.renewal_failed', subjectType: 'auto-certificate', subjectId: ac.id, actor: 'system', message, data: { retryAt: iso(at), failureCount } });
+    return { status: 'retry', at, error: message };
+  }
+  await ctx.orders.update(order.id, { error: message, finished_at: iso(now), updated_at: iso(now) });
+  await ctx.http01.deleteForOrder(order.id);
+  await ctx.autoCertificates.update(ac.tenant_id, ac.id, { state: 'FAILED', failure_count: failureCount, message, updated_at: iso(now) });
+  await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.renewal_failed', subjectType: 'auto-certificate', subjectId: ac.id, actor: 'system', message, data: { failureCount } });
+  return { status: 'failed', error: message };
+}
+
+/** A user-facing description of an error; never carries key material. */
+function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+async function runOrder(ctx: Context, ac: AutoCertificateRow, provider: ProviderRow, order: OrderRow, signal: AbortSignal): Promise<void> {
+  const client = ctx.acme.for(provider);
+  const names = JSON.parse(order.names_json) as string[];
+  const save = async (set: Partial<OrderRow>) => {
+    Object.assign(order, set, { updated_at: iso(ctx.clock()) });
+    await ctx.orders.update(order.id, { ...set, updated_at: order.updated_at });
+  };
+
+  if (order.step === 'new') {
+    const created = await client.newOrder({
+      identifiers: names.map((value) => ({ type: 'dns' as const, value })),
+      ...(ac.profile ?? provider.profile ? { profile: (ac.profile ?? provider.profile)! } : {}),
+    }, signal);
+    await save({ step: 'authorizing', order_url: created.url, finalize_url: created.order.finalize, authorizations_json: JSON.stringify(created.order.authorizations) });
+    await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.order_created', subjectType: 'auto-certificate', subjectId: ac.id, actor: 'system', message: `Order ${created.url} created at ${provider.name} for ${names.length} name(s)`, data: { orderUrl: created.url } });
+  }
+  const orderUrl = order.order_url!;
+
+  if (order.step === 'authorizing') {
+    let current = await client.getOrder(orderUrl, signal);
+    if (current.status === 'pending') {
+      await presentChallenges(ctx, client, order, current.authorizations, signal);
+      await ctx.autoCertificates.update(ac.tenant_id, ac.id, { message: `Waiting for ${provider.name} to validate ${names.length} name(s)` });
+      current = await waitOrder(client, orderUrl, ['ready', 'processing', 'valid', 'invalid'], VALIDATION_TIMEOUT_MS, signal);
+    }
+    if (current.status === 'invalid') throw new IssuanceFailure(await explainInvalidOrder(client, current.authorizations, signal));
+    await save({ step: 'finalizing' });
+  }
+
+  if (order.step === 'finalizing') {
+    let current = await client.getOrder(orderUrl, signal);
+    if (current.status === 'ready') {
+      const key = await certificateKey(ctx, ac, order);
+      const csr = await createCsr(names, key);
+      current = await client.finalize(order.finalize_url ?? current.finalize, csr, signal);
+    }
+    if (current.status === 'processing' || current.status === 'ready') {
+      current = await waitOrder(client, orderUrl, ['valid', 'invalid'], ISSUANCE_TIMEOUT_MS, signal);
+    }
+    if (current.status === 'invalid') throw new IssuanceFailure(`the CA refused to issue: ${current.error?.detail ?? 'order became invalid'}`);
+    if (current.status !== 'valid' || !current.certificate) throw new IssuanceFailure(`unexpected order status ${current.status} after finalize`);
+    await save({ step: 'downloading', certificate_url: current.certificate });
+  }
+
+  if (order.step === 'downloading') {
+    const downloaded = await client.downloadCertificate(order.certificate_url!, { ...(provider.preferred_chain ? { preferredChain: provider.preferred_chain } : {}) }, signal);
+    await storeVersion(ctx, ac, provider, order, downloaded.pem);
+  }
+}
+
+async function waitOrder(client: AcmeClient, url: string, targets: string[], timeoutMs: number, signal: AbortSignal) {
+  return client.waitForOrder(url, targets as any, { timeoutMs }, signal);
+}
+
+/** Publishes the http-01 key authorization of every pending authorization, then answers the challenges. */
+async function presentChallenges(ctx: Context, client: AcmeClient, order: OrderRow, authorizationUrls: string[], signal: AbortSignal): Promise<void> {
+  const authorizations = await Promise.all(authorizationUrls.map(async (url) => ({ url, authz: await client.getAuthorization(url, signal) })));
+  const toAnswer: string[] = [];
+  for (const { authz } of authorizations) {
+    if (authz.status !== 'pending') continue;
+    const challenge = authz.challenges.find((c) => c.type === 'http-01');
+    if (!challenge?.token) throw new IssuanceFailure(`the CA offers no http-01 challenge for ${authz.identifier.value}`);
+    await ctx.http01.put({
+      token: challenge.token,
+      keyAuthorization: client.keyAuthorization(challenge.token),
+      orderId: order.id,
+      identifier: authz.identifier.value,
+      expiresAt: new Date(ctx.clock().getTime() + TOKEN_TTL_MS),
+    });
+    if (challenge.status === 'pending') toAnswer.push(challenge.url);
+  }
+  await Promise.all(toAnswer.map((url) => client.respondToChallenge(url, signal)));
+}
+
+async function explainInvalidOrder(client: AcmeClient, authorizationUrls: string[], signal: AbortSignal): Promise<string> {
+  const reasons: string[] = [];
+  for (const url of authorizationUrls) {
+    const authz = await client.getAuthorization(url, signal);
+    if (authz.status === 'valid') continue;
+    const failed = authz.challenges.find((c) => c.error);
+    reasons.push(`${authz.identifier.value}: ${failed?.error?.detail ?? authz.status}${failed?.error?.type ? ` (${failed.error.type.replace('urn:ietf:params:acme:error:', '')})` : ''}`);
+  }
+  return `validation failed: ${reasons.join('; ') || 'the order became invalid'}`;
+}
+
+/** The key for the CSR: persisted on the order before finalize, so a resumed order uses the same key. */
+async function certificateKey(ctx: Context, ac: AutoCertificateRow, order: OrderRow): Promise<KeyObject> {
+  if (order.key_enc) return createPrivateKey(ctx.vault.openText(order.key_enc, orderKeyContext(order.id)));
+  let key: KeyObject | null = null;
+  if (ac.key_policy === 'reuse' && !order.rekey && ac.last_issued_certificate_id) {
+    const prev = await ctx.certificates.get(ac.tenant_id, ac.last_issued_certificate_id);
+    if (prev) {
+      const prevKey = createPrivateKey(ctx.vault.openText(prev.private_key_enc, certificateKeyContext(prev.id)));
+      if (keyAlgorithmOf(prevKey) === order.key_algorithm) key = prevKey;
+    }
+  }
+  key ??= await generatePrivateKey(order.key_algorithm as KeyAlgorithm);
+  const sealed = ctx.vault.seal(privateKeyToPem(key), orderKeyContext(order.id));
+  await ctx.orders.update(order.id, { key_enc: sealed });
+  order.key_enc = sealed;
+  return key;
+}
+
+/** Stores the downloaded chain as the new active version and supersedes the previous one. */
+async function storeVersion(ctx: Context, ac: AutoCertificateRow, provider: ProviderRow, order: OrderRow, pem: string): Promise<void> {
+  const certs = splitPemCertificates(pem);
+  const leaf = certs[0];
+  if (!leaf) throw new IssuanceFailure('the CA returned no certificate');
+  const key = createPrivateKey(ctx.vault.openText(order.key_enc!, orderKeyContext(order.id)));
+  if (!keyMatchesCertificate(key, leaf)) throw new IssuanceFailure('the CA returned a certificate for another key');
+  const facts = parseCertificate(leaf);
+  const now = ctx.clock();
+  const id = randomUUID();
+  const name = versionName(ac.common_name, now);
+  const renewal = renewalTime(facts.notBefore, facts.notAfter, ac.renew_before_days);
+  const retentionMs = ctx.config.retentionDays * 86_400_000;
+  let superseded: string | null = null;
+  await ctx.db.kysely.transaction().execute(async (tx) => {
+    await ctx.certificates.insert({
+      id,
+      tenant_id: ac.tenant_id,
+      name,
+      auto_certificate_id: ac.id,
+      provider_id: provider.id,
+      source: 'acme',
+      state: 'AVAILABLE',
+      message: `Issued by ${provider.name}`,
+      common_name: facts.commonName ?? ac.common_name,
+      sans_json: JSON.stringify(facts.subjectAlternativeNames),
+      issuer: facts.issuer,
+      serial_number: facts.serialNumber,
+      not_before: iso(facts.notBefore),
+      not_after: iso(facts.notAfter),
+      fingerprint_sha256: facts.fingerprintSha256,
+      key_algorithm: facts.keyAlgorithm,
+      certificate_pem: leaf,
+      chain_pem: certs.slice(1).join(''),
+      private_key_enc: ctx.vault.seal(privateKeyToPem(key), certificateKeyContext(id)),
+      delete_after: null,
+      revoked_at: null,
+      revocation_reason: null,
+      created_at: iso(now),
+      created_by: 'system',
+      updated_at: iso(now),
+      updated_by: 'system',
+    }, tx);
+    const current = await tx.selectFrom('auto_certificates').select('last_issued_certificate_id').where('id', '=', ac.id).executeTakeFirst();
+    const prevId = current?.last_issued_certificate_id;
+    if (prevId) {
+      const prev = await ctx.certificates.get(ac.tenant_id, prevId, tx);
+      if (prev && prev.state === 'AVAILABLE') {
+        superseded = prev.id;
+        await ctx.certificates.update(ac.tenant_id, prev.id, {
+          state: 'SUPERSEDED',
+          message: `Superseded by ${name}; kept valid until it expires, deleted after ${iso(new Date(Date.parse(prev.not_after) + retentionMs))}`,
+          delete_after: iso(new Date(Date.parse(prev.not_after) + retentionMs)),
+          updated_at: iso(now),
+          updated_by: 'system',
+        }, tx);
+      }
+    }
+    await ctx.autoCertificates.update(ac.tenant_id, ac.id, {
+      last_issued_certificate_id: id,
+      state: 'AVAILABLE',
+      message: `Certificate ${name} issued by ${provider.name}, valid until ${iso(facts.notAfter)}`,
+      failure_count: 0,
+      next_attempt_at: null,
+      next_renewal_at: iso(renewal.at),
+      renewal_reason: renewal.reason,
+      updated_at: iso(now),
+    }, tx);
+    await ctx.orders.update(order.id, { step: 'done', certificate_id: id, finished_at: iso(now), updated_at: iso(now), key_enc: null }, tx);
+  });
+  await ctx.http01.deleteForOrder(order.id);
+  await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.issued', subjectType: 'certificate', subjectId: id, actor: 'system', message: `${name} issued for ${ac.name}`, data: { autoCertificate: ac.id, serialNumber: facts.serialNumber, notAfter: iso(facts.notAfter) } });
+  if (superseded) await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.superseded', subjectType: 'certificate', subjectId: superseded, actor: 'system', message: `superseded by ${name}` });
+}

@@ -1,0 +1,43 @@
+/** Builds the process-wide {@link Context}: database, vault, repositories, ACME clients. */
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { openDatabase } from '../store/database.js';
+import { KeyVault } from '../store/key-vault.js';
+import { loadOrCreateMasterKey } from '../store/master-key.js';
+import { JobQueue } from '../store/jobs.js';
+import { EventLog } from '../store/events.js';
+import { Http01Tokens } from '../store/http01-tokens.js';
+import { ApiTokens } from '../store/api-tokens.js';
+import { AutoCertificatesRepository, CertificatesRepository, OrdersRepository, ProvidersRepository } from '../store/repositories.js';
+import { systemClock, type Clock } from '../store/time.js';
+import { AcmeClients } from '../lifecycle/acme-clients.js';
+import type { Context } from '../lifecycle/context.js';
+
+/** Opens everything a server needs. `kick` is wired to the worker once it exists. */
+export async function createContext(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Context> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const master = loadOrCreateMasterKey(config.masterKey, config.dataDir);
+  if (master.generatedAt) {
+    logger.warn({ file: master.generatedAt }, 'CERTKEEPER_MASTER_KEY is not set: generated a master key into the data dir. Back it up: without it no stored key can be read. Set CERTKEEPER_MASTER_KEY (or _FILE) in production.');
+  }
+  const db = await openDatabase(config.databaseUrl);
+  const vault = new KeyVault(master.key);
+  return {
+    config,
+    db,
+    clock,
+    vault,
+    logger,
+    jobs: new JobQueue(db, clock),
+    events: new EventLog(db, clock),
+    http01: new Http01Tokens(db, clock),
+    apiTokens: new ApiTokens(db, clock),
+    providers: new ProvidersRepository(db),
+    autoCertificates: new AutoCertificatesRepository(db),
+    certificates: new CertificatesRepository(db),
+    orders: new OrdersRepository(db),
+    acme: new AcmeClients(vault),
+    kick: () => undefined,
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * Schema migrations, written once with Kysely's schema builder so they run unchanged on SQLite
+ * and PostgreSQL. Migrations are append-only: never edit one that has shipped.
+ */
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+/** The SQL back ends certkeeper runs on. */
+export type DialectName = 'sqlite' | 'postgres';
+
+function audited<T extends { addColumn: (...a: any[]) => T }>(t: T): T {
+  return t
+    .addColumn('tenant_id', 'text', (c: any) => c.notNull())
+    .addColumn('created_at', 'text', (c: any) => c.notNull())
+    .addColumn('created_by', 'text', (c: any) => c.notNull())
+    .addColumn('updated_at', 'text', (c: any) => c.notNull())
+    .addColumn('updated_by', 'text', (c: any) => c.notNull());
+}
+
+const m0001 = (dialect: DialectName): Migration => ({
+  async up(db: Kysely<any>) {
+    await audited(
+      db.schema.createTable('providers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('email', 'text')
+        .addColumn('server', 'text', (c) => c.notNull())
+        .addColumn('eab_key_id', 'text')
+        .addColumn('eab_secret_enc', 'text')
+        .addColumn('ca_certificates', 'text')
+        .addColumn('profile', 'text')
+        .addColumn('preferred_chain', 'text')
+        .addColumn('account_key_enc', 'text', (c) => c.notNull())
+        .addColumn('account_url', 'text')
+        .addColumn('terms_of_service', 'text')
+        .addColumn('profiles_json', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull()),
+    ).execute();
+    await db.schema.createIndex('providers_tenant_name').unique().on('providers').columns(['tenant_id', 'name']).execute();
+
+    await audited(
+      db.schema.createTable('auto_certificates')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('provider_id', 'text', (c) => c.notNull().references('providers.id'))
+        .addColumn('fallback_provider_ids', 'text', (c) => c.notNull())
+        .addColumn('common_name', 'text', (c) => c.notNull())
+        .addColumn('names_json', 'text', (c) => c.notNull())
+        .addColumn('key_algorithm', 'text', (c) => c.notNull())
+        .addColumn('challenge_type', 'text', (c) => c.notNull())
+        .addColumn('key_policy', 'text', (c) => c.notNull())
+        .addColumn('renew_before_days', 'integer')
+        .addColumn('profile', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('last_issued_certificate_id', 'text')
+        .addColumn('next_renewal_at', 'text')
+        .addColumn('renewal_reason', 'text')
+        .addColumn('last_attempt_at', 'text')
+        .addColumn('next_attempt_at', 'text')
+        .addColumn('failure_count', 'integer', (c) => c.notNull().defaultTo(0)),
+    ).execute();
+    await db.schema.createIndex('auto_certificates_tenant_name').unique().on('auto_certificates').columns(['tenant_id', 'name']).execute();
+    await db.schema.createIndex('auto_certificates_next_renewal').on('auto_certificates').columns(['next_renewal_at']).execute();
+
+    await audited(
+      db.schema.createTable('certificates')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('auto_certificate_id', 'text')
+        .addColumn('provider_id', 'text')
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('common_name', 'text')
+        .addColumn('sans_json', 'text', (c) => c.notNull())
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('serial_number', 'text', (c) => c.notNull())
+        .addColumn('not_before', 'text', (c) => c.notNull())
+        .addColumn('not_after', 'text', (c) => c.notNull())
+        .addColumn('fingerprint_sha256', 'text', (c) => c.notNull())
+        .addColumn('key_algorithm', 'text')
+        .addColumn('certificate_pem', 'text', (c) => c.notNull())
+        .addColumn('chain_pem', 'text', (c) => c.notNull())
+        .addColumn('private_key_enc', 'text', (c) => c.notNull())
+        .addColumn('delete_after', 'text')
+        .addColumn('revoked_at', 'text')
+        .addColumn('revocation_reason', 'text'),
+    ).execute();
+    await db.schema.createIndex('certificates_tenant_created').on('certificates').columns(['tenant_id', 'created_at']).execute();
+    await db.schema.createIndex('certificates_tenant_cn').on('certificates').columns(['tenant_id', 'common_name']).execute();
+    await db.schema.createIndex('certificates_auto').on('certificates').columns(['auto_certificate_id']).execute();
+    await db.schema.createIndex('certificates_not_after').on('certificates').columns(['not_after']).execute();
+    await db.schema.createIndex('certificates_delete_after').on('certificates').columns(['delete_after']).execute();
+
+    await db.schema.createTable('orders')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('auto_certificate_id', 'text', (c) => c.notNull())
+      .addColumn('provider_id', 'text', (c) => c.notNull())
+      .addColumn('names_json', 'text', (c) => c.notNull())
+      .addColumn('key_algorithm', 'text', (c) => c.notNull())
+      .addColumn('rekey', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('step', 'text', (c) => c.notNull())
+      .addColumn('order_url', 'text')
+      .addColumn('finalize_url', 'text')
+      .addColumn('authorizations_json', 'text', (c) => c.notNull())
+      .addColumn('key_enc', 'text')
+      .addColumn('certificate_url', 'text')
+      .addColumn('certificate_id', 'text')
+      .addColumn('error', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addColumn('finished_at', 'text')
+      .execute();
+    await db.schema.createIndex('orders_auto_certificate').on('orders').columns(['auto_certificate_id', 'created_at']).execute();
+
+    await db.schema.createTable('http01_tokens')
+      .addColumn('token', 'text', (c) => c.primaryKey())
+      .addColumn('key_authorization', 'text', (c) => c.notNull())
+      .addColumn('order_id', 'text', (c) => c.notNull())
+      .addColumn('identifier', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('http01_tokens_order').on('http01_tokens').columns(['order_id']).execute();
+
+    await db.schema.createTable('jobs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('subject_id', 'text', (c) => c.notNull())
+      .addColumn('active_key', 'text')
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('payload_json', 'text', (c) => c.notNull())
+      .addColumn('run_at', 'text', (c) => c.notNull())
+      .addColumn('lease_owner', 'text')
+      .addColumn('lease_expires_at', 'text')
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('last_error', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    // NULLs never collide in a unique index (both back ends): finished jobs set active_key to NULL.
+    await db.schema.createIndex('jobs_active_key').unique().on('jobs').columns(['active_key']).execute();
+    await db.schema.createIndex('jobs_due').on('jobs').columns(['state', 'run_at']).execute();
+
+    await db.schema.createTable('events')
+      .addColumn('id', 'integer', (c) => (dialect === 'postgres' ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement()))
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('subject_type', 'text', (c) => c.notNull())
+      .addColumn('subject_id', 'text')
+      .addColumn('actor', 'text', (c) => c.notNull())
+      .addColumn('message', 'text', (c) => c.notNull())
+      .addColumn('data_json', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('events_tenant_id').on('events').columns(['tenant_id', 'id']).execute();
+
+    await db.schema.createTable('api_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text')
+      .addColumn('last_used_at', 'text')
+      .execute();
+  },
+});
+
+/** Kysely migration provider: the ordered migrations of the schema for one back end. */
+export function migrationProvider(dialect: DialectName): MigrationProvider {
+  return {
+    getMigrations: async () => ({
+      '0001_initial': m0001(dialect),
+    }),
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * Database schema, as Kysely sees it. One definition for SQLite and PostgreSQL: timestamps are
+ * ISO-8601 UTC strings with millisecond precision (fixed width, so they sort and compare as text
+ * on both back ends), booleans are 0/1 integers, structured values are JSON text, and every secret
+ * is a key-vault envelope (see key-vault.ts), never plaintext.
+ */
+import type { Generated } from 'kysely';
+
+/** Columns every tenant-owned, user-visible resource carries. */
+interface Audited {
+  tenant_id: string;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface ProvidersTable extends Audited {
+  id: string;
+  name: string;
+  email: string | null;
+  server: string;
+  eab_key_id: string | null;
+  /** Envelope of the EAB HMAC key (write-only through the API). */
+  eab_secret_enc: string | null;
+  ca_certificates: string | null;
+  profile: string | null;
+  preferred_chain: string | null;
+  /** Envelope of the ACME account key, PKCS#8 PEM. */
+  account_key_enc: string;
+  account_url: string | null;
+  terms_of_service: string | null;
+  profiles_json: string | null;
+  state: string;
+  message: string;
+}
+
+export interface AutoCertificatesTable extends Audited {
+  id: string;
+  name: string;
+  provider_id: string;
+  fallback_provider_ids: string;
+  common_name: string;
+  /** JSON array of every name, common name first, normalised (punycode, lower case). */
+  names_json: string;
+  key_algorithm: string;
+  challenge_type: string;
+  key_policy: string;
+  renew_before_days: number | null;
+  profile: string | null;
+  state: string;
+  message: string;
+  last_issued_certificate_id: string | null;
+  next_renewal_at: string | null;
+  renewal_reason: string | null;
+  last_attempt_at: string | null;
+  next_attempt_at: string | null;
+  failure_count: number;
+}
+
+export interface CertificatesTable extends Audited {
+  id: string;
+  name: string;
+  auto_certificate_id: string | null;
+  provider_id: string | null;
+  source: string;
+  state: string;
+  message: string;
+  common_name: string | null;
+  sans_json: string;
+  issuer: string;
+  serial_number: string;
+  not_before: string;
+  not_after: string;
+  fingerprint_sha256: string;
+  key_algorithm: string | null;
+  certificate_pem: string;
+  chain_pem: string;
+  /** Envelope of the private key, PKCS#8 PEM. */
+  private_key_enc: string;
+  delete_after: string | null;
+  revoked_at: string | null;
+  revocation_reason: string | null;
+}
+
+/** One ACME order of an issuance, persisted step by step so a restart resumes it. */
+export interface OrdersTable {
+  id: string;
+  tenant_id: string;
+  auto_certificate_id: string;
+  provider_id: string;
+  names_json: string;
+  key_algorithm: string;
+  rekey: number;
+  step: string;
+  order_url: string | null;
+  finalize_url: string | null;
+  authorizations_json: string;
+  /** Envelope of the certificate key, written before finalize so a resumed order uses the same key. */
+  key_enc: string | null;
+  certificate_url: string | null;
+  certificate_id: string | null;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+/** http-01 key authorizations of orders in flight: any instance's responder answers them. */
+export interface Http01TokensTable {
+  token: string;
+  key_authorization: string;
+  order_id: string;
+  identifier: string;
+  expires_at: string;
+}
+
+export interface JobsTable {
+  id: string;
+  tenant_id: string;
+  kind: string;
+  subject_id: string;
+  /** Non-null while the job is queued or running: a unique index keeps one active job per key. */
+  active_key: string | null;
+  state: string;
+  payload_json: string;
+  run_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  attempts: number;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  tenant_id: string;
+  type: string;
+  subject_type: string;
+  subject_id: string | null;
+  actor: string;
+  message: string;
+  data_json: string;
+  created_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  role: string;
+  token_hash: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+/** The whole database. */
+export interface Database {
+  providers: ProvidersTable;
+  auto_certificates: AutoCertificatesTable;
+  certificates: CertificatesTable;
+  orders: OrdersTable;
+  http01_tokens: Http01TokensTable;
+  jobs: JobsTable;
+  events: EventsTable;
+  api_tokens: ApiTokensTable;
+}

@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, ConfigError } from '../../src/config/config.js';
+
+test('defaults follow DESIGN.md', () => {
+  const c = loadConfig({});
+  assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8080 });
+  assert.deepEqual(c.http01Listen, { host: '0.0.0.0', port: 80 });
+  assert.match(c.databaseUrl, /^sqlite:.*data\/certkeeper\.db$/);
+  assert.equal(c.masterKey, null);
+  assert.equal(c.allowPrivateAddresses, false);
+});
+
+test('secrets come from *_FILE too, and bad values name the variable', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ck-cfg-'));
+  const key = Buffer.alloc(32, 7).toString('base64');
+  writeFileSync(join(dir, 'mk'), key + '\n');
+  writeFileSync(join(dir, 'tok'), 'sekret\n');
+  const c = loadConfig({ CERTKEEPER_MASTER_KEY_FILE: join(dir, 'mk'), CERTKEEPER_ADMIN_TOKEN_FILE: join(dir, 'tok'), CERTKEEPER_LISTEN: '[::1]:9000', CERTKEEPER_HTTP01_LISTEN: 'off' });
+  assert.equal(c.masterKey?.length, 32);
+  assert.equal(c.adminToken, 'sekret');
+  assert.deepEqual(c.listen, { host: '::1', port: 9000 });
+  assert.equal(c.http01Listen, null);
+  assert.throws(() => loadConfig({ CERTKEEPER_MASTER_KEY: 'c2hvcnQ=' }), (e: Error) => e instanceof ConfigError && /CERTKEEPER_MASTER_KEY/.test(e.message) && !e.message.includes('c2hvcnQ'));
+  assert.throws(() => loadConfig({ CERTKEEPER_LISTEN: 'nonsense' }), /CERTKEEPER_LISTEN/);
+  assert.throws(() => loadConfig({ CERTKEEPER_ADMIN_TOKEN_FILE: join(dir, 'missing') }), /CERTKEEPER_ADMIN_TOKEN_FILE/);
+});

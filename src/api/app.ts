@@ -43,7 +43,6 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.logger as unknown as FastifyBaseLogger,
     bodyLimit: 2 * 1024 * 1024,
-    disableRequestLogging: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
     routerOptions: { ignoreTrailingSlash: true },
   });

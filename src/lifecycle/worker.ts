@@ -3,6 +3,7 @@
  * and records each outcome. A job handler MUST be idempotent per step: after a crash the job is
  * claimed again and resumes from what it persisted.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Job, JobQueue } from '../store/jobs.js';
 
@@ -34,6 +35,8 @@ export class Worker {
   constructor(private readonly jobs: JobQueue, private readonly handlers: Record<string, JobHandler>, private readonly opts: WorkerOptions) {
     this.#leaseMs = opts.leaseMs ?? 30_000;
     this.#pollMs = opts.pollMs ?? 1_000;
+    // Every running job and each of its ACME requests listens on this one signal.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   /** Starts the loop, first taking back jobs this instance held before a restart. */

@@ -154,8 +154,11 @@ export function registrationHandler(ctx: Context): JobHandler {
     } catch (err) {
       if (signal.aborted) return { status: 'retry', at: new Date(), error: 'interrupted' };
       const message = `${isAcmeProblem(err) ? 'the CA refused the account' : 'cannot reach the CA'}: ${(err as Error).message}`;
-      if (isRetryableAcmeError(err) && !isAcmeProblem(err, 'externalAccountRequired') && job.attempts < 4) {
-        const at = nextAttemptAt(ctx.clock(), job.attempts, { baseMs: 5_000, capMs: 300_000, retryAfter: (err as { retryAfter?: Date }).retryAfter });
+      // A couple of quick retries ride out a hiccup (badNonce streaks, a 503); after that the
+      // provider is FAILED with the reason, so a typo in the URL shows within seconds. PATCHing a
+      // FAILED provider registers again.
+      if (isRetryableAcmeError(err) && !isAcmeProblem(err, 'externalAccountRequired') && job.attempts < 3) {
+        const at = nextAttemptAt(ctx.clock(), job.attempts, { baseMs: 1_000, capMs: 10_000, retryAfter: (err as { retryAfter?: Date }).retryAfter });
         await ctx.providers.update(row.tenant_id, row.id, { message: `${message}; retrying at ${iso(at)}` });
         return { status: 'retry', at, error: message };
       }

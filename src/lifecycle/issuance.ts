@@ -195,7 +195,21 @@ async function presentChallenges(ctx: Context, client: AcmeClient, order: OrderR
     });
     if (challenge.status === 'pending') toAnswer.push(challenge.url);
   }
-  await Promise.all(toAnswer.map((url) => client.respondToChallenge(url, signal)));
+  await Promise.all(toAnswer.map((url) => answerChallenge(client, url, signal)));
+}
+
+/**
+ * Tells the CA to validate. A resumed order may answer a challenge the CA is already validating
+ * or has just validated (some CAs, Pebble among them, then refuse the update): that is success.
+ */
+async function answerChallenge(client: AcmeClient, url: string, signal: AbortSignal): Promise<void> {
+  try {
+    await client.respondToChallenge(url, signal);
+  } catch (err) {
+    const current = await client.getChallenge(url, signal).catch(() => null);
+    if (current && (current.status === 'processing' || current.status === 'valid')) return;
+    throw err;
+  }
 }
 
 async function explainInvalidOrder(client: AcmeClient, authorizationUrls: string[], signal: AbortSignal): Promise<string> {

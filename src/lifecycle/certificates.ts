@@ -5,7 +5,7 @@ import { PkiError } from '../pki/pki-error.js';
 import { privateKeyToPem } from '../pki/keys.js';
 import { createPkcs12 } from '../pki/pkcs12.js';
 import { buildPemExport } from '../pki/pem-export.js';
-import { pemToDer } from '../pki/certificate.js';
+import { pemToDer, splitPemCertificates } from '../pki/certificate.js';
 import { AcmeClient, createHttpTransport, isAcmeProblem } from '../acme/index.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { CertificateRow } from '../store/repositories.js';
@@ -141,7 +141,7 @@ export interface ExportResult {
 export async function exportCertificate(ctx: Context, tenantId: string, actor: string, id: string, opts: { format: 'pem' | 'pkcs12'; includePrivateKey: boolean; password?: string }): Promise<{ pem?: ReturnType<typeof buildPemExport>; pkcs12?: Buffer; row: CertificateRow }> {
   const row = await ctx.certificates.get(tenantId, id);
   if (!row) throw notFound('certificate', id);
-  const chainPems = row.chain_pem ? row.chain_pem.split(/(?<=-----END CERTIFICATE-----\n?)/).map((s) => s.trim() + '\n').filter((s) => s.includes('BEGIN')) : [];
+  const chainPems = row.chain_pem ? splitPemCertificates(row.chain_pem) : [];
   if (opts.format === 'pkcs12') {
     if (!opts.password || opts.password.length < 4) throw new DomainError('validation_failed', 'a PKCS#12 export needs a password of at least 4 characters', [{ field: 'password', message: 'required for pkcs12' }]);
     const key = createPrivateKey(ctx.vault.openText(row.private_key_enc, certificateKeyContext(row.id)));

@@ -23,6 +23,7 @@ import type { JobHandler, JobOutcome } from './worker.js';
 import { nextAttemptAt } from './backoff.js';
 import { versionName } from './version-name.js';
 import { renewalTime } from './renewal-window.js';
+import { boundedMap } from './bounded-map.js';
 
 /** Job kind of an issuance. */
 export const ISSUE_JOB = 'certificate.issue';
@@ -32,6 +33,12 @@ const VALIDATION_TIMEOUT_MS = 5 * 60_000;
 const ISSUANCE_TIMEOUT_MS = 5 * 60_000;
 /** How long http-01 tokens stay published when an order is abandoned. */
 const TOKEN_TTL_MS = 24 * 3_600_000;
+/**
+ * Requests in flight per order. Measured against Pebble with 100 authorizations: 1–4 parallel
+ * requests take 1.8–1.9 s, 16 take 2.8 s and 100 at once take 9 s (the CA serialises them and
+ * every extra request costs a nonce round trip); real CAs also limit requests per client.
+ */
+const ORDER_REQUEST_CONCURRENCY = 4;
 
 /** A failure that retrying cannot fix (the order or the request itself is wrong). */
 class IssuanceFailure extends Error {
@@ -180,7 +187,7 @@ async function waitOrder(client: AcmeClient, url: string, targets: string[], tim
 
 /** Publishes the http-01 key authorization of every pending authorization, then answers the challenges. */
 async function presentChallenges(ctx: Context, client: AcmeClient, order: OrderRow, authorizationUrls: string[], signal: AbortSignal): Promise<void> {
-  const authorizations = await Promise.all(authorizationUrls.map(async (url) => ({ url, authz: await client.getAuthorization(url, signal) })));
+  const authorizations = await boundedMap(authorizationUrls, ORDER_REQUEST_CONCURRENCY, async (url) => ({ url, authz: await client.getAuthorization(url, signal) }));
   const toAnswer: string[] = [];
   for (const { authz } of authorizations) {
     if (authz.status !== 'pending') continue;
@@ -195,7 +202,7 @@ async function presentChallenges(ctx: Context, client: AcmeClient, order: OrderR
     });
     if (challenge.status === 'pending') toAnswer.push(challenge.url);
   }
-  await Promise.all(toAnswer.map((url) => answerChallenge(client, url, signal)));
+  await boundedMap(toAnswer, ORDER_REQUEST_CONCURRENCY, (url) => answerChallenge(client, url, signal));
 }
 
 /**

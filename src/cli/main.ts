@@ -1,7 +1,5 @@
 /** The `certkeeper` command: `serve`, and client commands over the REST API. */
 import { Command } from 'commander';
-import { loadConfig, ConfigError } from '../config/config.js';
-import { startServer } from '../server/serve.js';
 import { registerClientCommands } from './client-commands.js';
 
 /** Entry point of bin/certkeeper.js. */
@@ -13,9 +11,13 @@ export async function main(argv: string[]): Promise<void> {
     .description('run the API, web UI, http-01 responder and workers (configured by CERTKEEPER_* environment variables)')
     .option('--demo', 'start a local Pebble ACME CA (Debian package "pebble") and create a provider for it')
     .action(async (opts: { demo?: boolean }) => {
+      // Loaded here, not at the top: client commands must not pay for the server's start-up.
+      const { loadConfig, ConfigError } = await import('../config/config.js');
+      const { startServer } = await import('../server/serve.js');
       let config;
       try {
         config = loadConfig();
+        if (opts.demo) config.allowPrivateAddresses = true;
       } catch (err) {
         if (err instanceof ConfigError) {
           console.error(`certkeeper: ${err.message}`);

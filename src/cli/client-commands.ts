@@ -1,0 +1,22 @@
+/**
+ * The client commands of `certkeeper`: `providers`, `auto-certificates`, `certificates` and
+ * `events`, each a thin layer over the REST API (docs/cli.md is their reference).
+ */
+import type { Command } from 'commander';
+import { registerAutoCertificateCommands } from './auto-certificates-commands.js';
+import { registerCertificateCommands } from './certificates-commands.js';
+import { registerEventCommands } from './events-commands.js';
+import { registerProviderCommands } from './providers-commands.js';
+
+/** Adds the client commands to `program`. */
+export function registerClientCommands(program: Command): void {
+  registerProviderCommands(program);
+  registerAutoCertificateCommands(program);
+  registerCertificateCommands(program);
+  registerEventCommands(program);
+  program.addHelpText('after', `
+Client commands talk to a certkeeper server: --server <url> (or CERTKEEPER_SERVER), --token <token>
+(or CERTKEEPER_TOKEN, CERTKEEPER_ADMIN_TOKEN), else "server:" and "token:" in ~/.config/certkeeper/cli.yaml.
+Add --json to any of them for the raw API response. Exit code 0 on success, 1 on an error or a FAILED
+resource, 2 when --wait runs out of time.`);
+}

@@ -2,7 +2,23 @@
 // Usage: npm test [-- <file or directory> ...]
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+
+// The tests start real servers from Debian packages. Install what is missing when we can
+// (root with apt-get), and otherwise say exactly which package to install.
+const NEEDED = [['pebble', 'pebble'], ['pebble-challtestsrv', 'pebble'], ['openssl', 'openssl']];
+const onPath = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+let missing = [...new Set(NEEDED.filter(([cmd]) => !onPath(cmd)).map(([, pkg]) => pkg))];
+if (missing.length && process.getuid?.() === 0 && onPath('apt-get')) {
+  console.error(`certkeeper tests: installing Debian packages ${missing.join(' ')} …`);
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  missing = [...new Set(NEEDED.filter(([cmd]) => !onPath(cmd)).map(([, pkg]) => pkg))];
+}
+if (missing.length) {
+  console.error(`certkeeper tests need the Debian package(s): ${missing.join(' ')}\n  install them with: sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}`);
+  process.exit(1);
+}
 
 const root = new URL('..', import.meta.url).pathname;
 function collect(p, out) {

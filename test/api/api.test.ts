@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { startCertkeeper, type CertkeeperHandle } from '../harness/certkeeper.js';
 import { makeChain, makePkcs12, type TestChain } from '../harness/openssl-ca.js';
 
@@ -69,6 +70,8 @@ describe('providers', () => {
     const list = await ck.api('GET', '/api/v1/providers?filter.name=with-eab');
     assert.equal(list.body.total, 1);
     assert.ok(!list.text.includes('zWNDZM6e'));
+    await ck.waitFor(`/api/v1/providers/${eab.body.id}`, (b: any) => b.metadata.state === 'FAILED', 30_000);
+    assert.ok(!ck.logs().includes('zWNDZM6e'), 'the EAB secret is not logged, even when registration fails');
   });
   test('duplicate names, bad URLs and unknown fields are refused', async () => {
     assertProblem(await ck.api('POST', '/api/v1/providers', { properties: { name: 'nowhere', server: 'https://127.0.0.1:1/directory' } }), 409, 'conflict');
@@ -95,7 +98,17 @@ describe('providers', () => {
 });
 
 describe('auto certificate names are checked at once', () => {
-  const create = (props: Record<string, unknown>) => ck.api('POST', '/api/v1/auto-certificates', { properties: { name: `n-${Math.random()}`, provider: 'with-eab', commonName: 'ok.example.com', ...props } });
+  // A CA that accepts connections and never answers keeps its provider PROVISIONING (usable).
+  const silent = createNetServer((socket) => socket.on('error', () => undefined));
+  before(async () => {
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const res = await ck.api('POST', '/api/v1/providers', { properties: { name: 'silent', server: `https://127.0.0.1:${(silent.address() as AddressInfo).port}/dir` } });
+    assert.equal(res.status, 202);
+  });
+  after(() => {
+    silent.close();
+  });
+  const create = (props: Record<string, unknown>) => ck.api('POST', '/api/v1/auto-certificates', { properties: { name: `n-${Math.random()}`, provider: 'silent', commonName: 'ok.example.com', ...props } });
   test('each bad name is listed with its field', async () => {
     const res = await create({ subjectAlternativeNames: ['fine.example.com', 'bad..example.com', 'a.*.example.com', '-x.example.com'] });
     assertProblem(res, 400, 'invalid_names');

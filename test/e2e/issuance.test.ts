@@ -130,6 +130,28 @@ describe('issuance through Pebble', () => {
     assert.ok(events.body.items.some((e: any) => e.properties.subjectId === id));
   });
 
+  test('revoke signed by the certificate\'s own key (RFC 8555 §7.6), and of an imported copy naming its provider', async () => {
+    const ac = await issue('revoke-by-key', 'revoke-key.e2e.test');
+    const id = ac.metadata.lastIssuedCertificate;
+    const res = await ck.api('POST', `/api/v1/certificates/${id}/revoke`, { reason: 'superseded', signWithCertificateKey: true });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.metadata.state, 'REVOKED');
+    // An imported copy of a certificate this CA issued: revoked with its own key through the named provider.
+    const other = await issue('revoke-imported', 'revoke-imported.e2e.test');
+    const pem = await exportPem(other.metadata.lastIssuedCertificate);
+    const imported = await ck.api('POST', '/api/v1/certificates', { properties: { name: 'copy', certificate: pem.certificate, certificateChain: pem.certificateChain, privateKey: pem.privateKey } });
+    assert.equal(imported.status, 201, imported.text);
+    const noProvider = await ck.api('POST', `/api/v1/certificates/${imported.body.id}/revoke`, { reason: 'cessationOfOperation' });
+    assert.equal(noProvider.status, 400);
+    assert.equal(noProvider.body.errors[0].field, 'provider');
+    const byKey = await ck.api('POST', `/api/v1/certificates/${imported.body.id}/revoke`, { reason: 'cessationOfOperation', provider: 'pebble' });
+    assert.equal(byKey.status, 200, byKey.text);
+    assert.equal(byKey.body.metadata.state, 'REVOKED');
+    // The CA now knows the original is revoked too: revoking it answers alreadyRevoked, which is success.
+    const original = await ck.api('POST', `/api/v1/certificates/${other.metadata.lastIssuedCertificate}/revoke`, {});
+    assert.equal(original.status, 200, original.text);
+  });
+
   test('a name the CA cannot validate fails with the CA\'s reason, and its tokens are cleaned up', async () => {
     // Point the name at 127.0.0.2, where nothing answers: Pebble's VA gets "connection refused".
     const add = await fetch(`${pebble.challtestsrv!.managementUrl}/add-a`, { method: 'POST', body: JSON.stringify({ host: 'unreachable.e2e.test.', addresses: ['127.0.0.2'] }) });

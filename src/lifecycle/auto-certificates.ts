@@ -1,5 +1,6 @@
 /** Auto certificates: what the user wants kept alive. Every name is checked before anything is stored. */
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import { normalizeNames } from '../pki/names.js';
 import type { KeyAlgorithm } from '../pki/key-algorithm.js';
 import { DomainError, notFound, type FieldError } from '../domain-error.js';
@@ -28,14 +29,21 @@ export interface AutoCertificateInput {
 }
 
 /** Normalises the common name and SANs into one list (common name first), or throws naming each bad name. */
-export function checkNames(commonName: string, sans: string[], challengeType: string): string[] {
+export function checkNames(commonName: string, sans: string[], challengeType: string, allowIpAddresses = false): string[] {
   const input = [commonName, ...sans];
-  const { names, errors } = normalizeNames(input);
+  const { names, errors } = normalizeNames(input, { allowIpAddresses });
   const fieldErrors: FieldError[] = errors.map((e) => ({
     field: e.index < 0 ? 'properties.subjectAlternativeNames' : e.index === 0 ? 'properties.commonName' : `properties.subjectAlternativeNames[${e.index - 1}]`,
     ...(e.index >= 0 ? { value: e.name } : {}),
-    message: e.reason,
+    message: !allowIpAddresses && isIP(input[e.index]?.trim() ?? '') !== 0
+      ? 'IP addresses need a CA profile that issues for them (RFC 8738; e.g. Let\'s Encrypt\'s "shortlived"): set "profile" on the auto certificate or its provider'
+      : e.reason,
   }));
+  if (challengeType.endsWith('dns-01')) {
+    names.forEach((n, i) => {
+      if (isIP(n)) fieldErrors.push({ field: i === 0 ? 'properties.commonName' : `properties.subjectAlternativeNames[${i - 1}]`, value: n, message: 'IP addresses cannot be validated with dns-01: use http-01' });
+    });
+  }
   if (challengeType.endsWith('http-01')) {
     input.forEach((n, i) => {
       if (n.trim().startsWith('*.')) {
@@ -49,7 +57,7 @@ export function checkNames(commonName: string, sans: string[], challengeType: st
   return names;
 }
 
-async function resolveProviders(ctx: Context, tenantId: string, primary: string, fallbacks: string[]): Promise<{ primary: string; fallbacks: string[] }> {
+async function resolveProviders(ctx: Context, tenantId: string, primary: string, fallbacks: string[]): Promise<{ primary: string; fallbacks: string[]; profile: string | null }> {
   const p = await ctx.providers.find(tenantId, primary);
   if (!p) throw new DomainError('validation_failed', `provider "${primary}" does not exist; create it first or give the id of an existing one`, [{ field: 'properties.provider', value: primary, message: 'no such provider' }]);
   if (p.state === 'FAILED') throw new DomainError('provider_not_available', `provider ${p.name} is FAILED: ${p.message}. Fix the provider first.`, [{ field: 'properties.provider', value: primary, message: p.message }]);
@@ -59,7 +67,7 @@ async function resolveProviders(ctx: Context, tenantId: string, primary: string,
     if (!r) throw new DomainError('validation_failed', `fallback provider "${f}" does not exist`, [{ field: `properties.fallbackProviders[${i}]`, value: f, message: 'no such provider' }]);
     if (r.id !== p.id && !fb.includes(r.id)) fb.push(r.id);
   }
-  return { primary: p.id, fallbacks: fb };
+  return { primary: p.id, fallbacks: fb, profile: p.profile };
 }
 
 function checkChallenge(type: string): void {
@@ -71,9 +79,9 @@ function checkChallenge(type: string): void {
 /** Creates an auto certificate and starts its first issuance. */
 export async function createAutoCertificate(ctx: Context, tenantId: string, actor: string, input: AutoCertificateInput): Promise<AutoCertificateRow> {
   const challengeType = input.challengeType ?? 'http-01';
-  const names = checkNames(input.commonName, input.subjectAlternativeNames ?? [], challengeType);
-  checkChallenge(challengeType);
   const providers = await resolveProviders(ctx, tenantId, input.provider, input.fallbackProviders ?? []);
+  const names = checkNames(input.commonName, input.subjectAlternativeNames ?? [], challengeType, !!(input.profile ?? providers.profile));
+  checkChallenge(challengeType);
   const clash = await ctx.autoCertificates.list(tenantId, { name: input.name }, 0, 1);
   if (clash.total > 0) throw new DomainError('conflict', `an auto certificate named "${input.name}" already exists; choose another name`, [{ field: 'properties.name', value: input.name, message: 'already in use' }]);
   const now = iso(ctx.clock());
@@ -118,7 +126,9 @@ export async function updateAutoCertificate(ctx: Context, tenantId: string, acto
   if (input.challengeType) checkChallenge(input.challengeType);
   const oldNames = JSON.parse(row.names_json) as string[];
   if (input.commonName !== undefined || input.subjectAlternativeNames !== undefined || input.challengeType !== undefined) {
-    const names = checkNames(input.commonName ?? row.common_name, input.subjectAlternativeNames ?? oldNames.slice(1), challengeType);
+    const provider = await ctx.providers.get(tenantId, input.provider ?? row.provider_id);
+    const profile = input.profile !== undefined ? input.profile : row.profile ?? provider?.profile ?? null;
+    const names = checkNames(input.commonName ?? row.common_name, input.subjectAlternativeNames ?? oldNames.slice(1), challengeType, !!profile);
     set.common_name = names[0]!;
     set.names_json = JSON.stringify(names);
   }

@@ -8,6 +8,7 @@
  * On resume each step first asks the CA for the order's current status and continues from there.
  */
 import { randomUUID, createPrivateKey, type KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { AcmeClient } from '../acme/index.js';
 import { isRetryableAcmeError, AcmeError } from '../acme/index.js';
 import { generatePrivateKey, privateKeyToPem } from '../pki/keys.js';
@@ -141,7 +142,8 @@ async function runOrder(ctx: Context, ac: AutoCertificateRow, provider: Provider
 
   if (order.step === 'new') {
     const created = await client.newOrder({
-      identifiers: names.map((value) => ({ type: 'dns' as const, value })),
+      // RFC 8738: IP addresses are identifiers of type "ip".
+      identifiers: names.map((value) => ({ type: isIP(value) ? 'ip' as const : 'dns' as const, value })),
       ...(ac.profile ?? provider.profile ? { profile: (ac.profile ?? provider.profile)! } : {}),
     }, signal);
     await save({ step: 'authorizing', order_url: created.url, finalize_url: created.order.finalize, authorizations_json: JSON.stringify(created.order.authorizations) });

@@ -233,3 +233,15 @@ describe('certificate import, export and delete', () => {
     assertProblem(await ck.api('DELETE', `/api/v1/certificates/${id}`), 404, 'not_found');
   });
 });
+
+describe('IP addresses', () => {
+  test('refused without a CA profile, with a message naming the fix; accepted with one', async () => {
+    const res = await ck.api('POST', '/api/v1/auto-certificates', { properties: { name: 'ip-no-profile', provider: 'silent', commonName: '192.0.2.10' } });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.errors[0].field, 'properties.commonName');
+    assert.match(res.body.errors[0].message, /profile/);
+    const ok = await ck.api('POST', '/api/v1/auto-certificates', { properties: { name: 'ip-profile', provider: 'silent', commonName: 'ip.example.com', subjectAlternativeNames: ['192.0.2.10', '2001:DB8::1'], profile: 'shortlived' } });
+    assert.equal(ok.status, 202, ok.text);
+    assert.deepEqual(ok.body.properties.subjectAlternativeNames, ['192.0.2.10', '2001:db8::1']);
+  });
+});

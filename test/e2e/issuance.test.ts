@@ -89,6 +89,13 @@ describe('issuance through Pebble', () => {
     assert.match(opensslVerify(cert.body.properties.certificate, cert.body.properties.certificateChain), /OK/);
   });
 
+  test('an IP address certificate (RFC 8738) when a profile is set', async () => {
+    const ac = await issue('ip-cert', 'ip.e2e.test', { subjectAlternativeNames: ['127.0.0.1'], profile: 'default' });
+    const cert = await ck.api('GET', `/api/v1/certificates/${ac.metadata.lastIssuedCertificate}`);
+    assert.deepEqual([...cert.body.metadata.subjectAlternativeNames].sort(), ['127.0.0.1', 'ip.e2e.test']);
+    assert.match(opensslVerify(cert.body.properties.certificate, cert.body.properties.certificateChain), /OK/);
+  });
+
   test('renewal yields a second version; the first stays listed as SUPERSEDED', async () => {
     const ac = await issue('renew-me', 'renew.e2e.test');
     const first = ac.metadata.lastIssuedCertificate;

@@ -7,6 +7,8 @@
 export type DomainErrorCode =
   | 'validation_failed'
   | 'invalid_names'
+  | 'names_not_covered'
+  | 'records_not_visible'
   | 'not_found'
   | 'conflict'
   | 'provider_not_available'

@@ -11,6 +11,7 @@ import { providerRoutes } from './routes/providers.js';
 import { autoCertificateRoutes } from './routes/auto-certificates.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { eventRoutes } from './routes/events.js';
+import { dnsZoneRoutes } from './routes/dns-zones.js';
 import { healthRoutes } from './routes/health.js';
 
 declare module 'fastify' {
@@ -22,6 +23,8 @@ declare module 'fastify' {
 const DOMAIN_TO_PROBLEM: Record<DomainError['code'], ProblemCode> = {
   validation_failed: 'validation_failed',
   invalid_names: 'invalid_names',
+  names_not_covered: 'names_not_covered',
+  records_not_visible: 'records_not_visible',
   not_found: 'not_found',
   conflict: 'conflict',
   provider_not_available: 'provider_not_available',
@@ -100,6 +103,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     await api.register(providerRoutes(ctx));
     await api.register(autoCertificateRoutes(ctx));
     await api.register(certificateRoutes(ctx));
+    await api.register(dnsZoneRoutes(ctx));
     await api.register(eventRoutes(ctx));
   }, { prefix: BASE });
   return app;

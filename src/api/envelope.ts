@@ -3,7 +3,7 @@
  * collections `{ id, type: "collection", href, items, offset, limit, total }`.
  */
 import type { Page } from '../store/pagination.js';
-import type { AutoCertificateRow, CertificateRow, ProviderRow } from '../store/repositories.js';
+import type { AutoCertificateRow, CertificateRow, DnsZoneRow, ProviderRow } from '../store/repositories.js';
 
 /** API base path. */
 export const BASE = '/api/v1';
@@ -114,6 +114,25 @@ export function certificateResource(row: CertificateRow, now: Date, lastIssued: 
       name: row.name,
       certificate: row.certificate_pem,
       certificateChain: row.chain_pem,
+    },
+  };
+}
+
+/** A DNS zone as the API shows it; credentials never appear, only which ones are set. */
+export function dnsZoneResource(row: DnsZoneRow) {
+  return {
+    id: row.id,
+    type: 'dns-zone',
+    href: `${BASE}/dns-zones/${row.id}`,
+    metadata: metadata(row, { lastCheck: row.last_check_at, credentialsSet: row.credentials_enc !== null }),
+    properties: {
+      zoneName: row.zone_name,
+      provider: row.provider,
+      settings: JSON.parse(row.settings_json) as Record<string, unknown>,
+      enabled: row.enabled === 1,
+      resolvers: JSON.parse(row.resolvers_json) as string[],
+      propagationTimeoutSeconds: row.propagation_timeout_seconds,
+      extraDelaySeconds: row.extra_delay_seconds,
     },
   };
 }

@@ -1,6 +1,9 @@
 /** Route schemas (TypeBox → JSON Schema): validation at the edge and the source of the OpenAPI document. */
 import { Type, type TSchema } from 'typebox';
 import { KEY_ALGORITHMS } from '../pki/key-algorithm.js';
+import { DNS_PROVIDERS } from '../dns/providers/index.js';
+
+const DNS_PROVIDER_CODES = [...DNS_PROVIDERS.keys()];
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Str = (o: Record<string, unknown> = {}) => Type.String({ minLength: 1, maxLength: 1000, ...o });
@@ -114,3 +117,33 @@ export const ProblemResponses = {
   401: { ...Problem, description: 'Missing or bad bearer token (problem+json)' },
   404: { ...Problem, description: 'No such resource (problem+json)' },
 };
+
+/** POST /auto-certificates/:id/verify */
+export const VerifyBody = Type.Optional(Type.Object({ force: Type.Optional(Type.Boolean({ description: 'Skip certkeeper\'s own visibility check and let the CA validate now' })) }, { additionalProperties: false }));
+
+const ZoneWritable = {
+  zoneName: Str({ maxLength: 253, description: 'The zone, e.g. example.com' }),
+  provider: literalUnion(DNS_PROVIDER_CODES.length ? DNS_PROVIDER_CODES : ['none']),
+  settings: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Non-secret settings of the provider (see docs/dns-providers.md)' })),
+  credentials: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 20_000 }), { description: 'Secrets of the provider; write-only, stored encrypted' })),
+  enabled: Type.Optional(Type.Boolean()),
+  resolvers: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 10, description: 'host:port servers to check propagation at, instead of the zone\'s authoritative servers' })),
+  propagationTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+  extraDelaySeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
+};
+
+/** POST /dns-zones */
+export const ZoneCreate = Type.Object({ properties: Type.Object(ZoneWritable, { additionalProperties: false }) }, { additionalProperties: false });
+/** PATCH /dns-zones/:id */
+export const ZonePatch = Type.Object({
+  properties: Type.Object({
+    zoneName: Type.Optional(ZoneWritable.zoneName),
+    provider: Type.Optional(ZoneWritable.provider),
+    settings: ZoneWritable.settings,
+    credentials: ZoneWritable.credentials,
+    enabled: ZoneWritable.enabled,
+    resolvers: ZoneWritable.resolvers,
+    propagationTimeoutSeconds: ZoneWritable.propagationTimeoutSeconds,
+    extraDelaySeconds: ZoneWritable.extraDelaySeconds,
+  }, { additionalProperties: false }),
+}, { additionalProperties: false });

@@ -28,6 +28,8 @@ export interface Config {
   retentionDays: number;
   /** Maximum concurrent jobs of this instance. */
   workerConcurrency: number;
+  /** Recursive resolvers (`host:port`) for CNAME and zone-cut lookups; empty means the system's. */
+  dnsResolvers: string[];
 }
 
 /** Thrown for a bad setting: the message names the variable and what to fix. */
@@ -92,5 +94,12 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.CERTKEEPER_LOG_LEVEL || 'info',
     retentionDays: positiveInt(env, 'CERTKEEPER_RETENTION_DAYS', 30),
     workerConcurrency: positiveInt(env, 'CERTKEEPER_WORKER_CONCURRENCY', 8),
+    dnsResolvers: (env.CERTKEEPER_DNS_RESOLVERS ?? '').split(/[\s,]+/).filter(Boolean).map((r) => {
+      const m = /^(?:\[([^\]]+)\](?::\d{1,5})?|([\d.]+)(?::\d{1,5})?|([0-9a-fA-F:]+))$/.exec(r);
+      if (!m || isIP(m[1] ?? m[2] ?? m[3] ?? '') === 0) {
+        throw new ConfigError(`CERTKEEPER_DNS_RESOLVERS: "${r}" is not an IP address with an optional port (e.g. 192.0.2.53:53 or [2001:db8::53]:53)`);
+      }
+      return r;
+    }),
   };
 }

@@ -43,5 +43,7 @@ export interface DnsProviderManifest {
   credentials: readonly FieldSpec[];
   /** True when the provider can run with no credentials at all (e.g. a default credential chain). */
   credentialsOptional?: boolean;
+  /** True when any credential name is accepted (e.g. `acmesh`, whose scripts read their own variables). */
+  anyCredentials?: boolean;
   create(init: ProviderInit): DnsProvider | Promise<DnsProvider>;
 }

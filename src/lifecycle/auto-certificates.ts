@@ -8,11 +8,15 @@ import type { AutoCertificateRow } from '../store/repositories.js';
 import { iso } from '../store/time.js';
 import type { Context } from './context.js';
 import { ISSUE_JOB, requestIssuance } from './issuance.js';
+import { missingManualRecords, solverFor, validationItems } from './challenges.js';
+import { challengeRecordName } from '../dns/dns01-solver.js';
+import { matchZone } from '../dns/zone-match.js';
+
+/** How long the dns-01 coverage check of a create or update may take (CNAME lookups). */
+const COVERAGE_TIMEOUT_MS = 10_000;
 
 /** The challenge types an auto certificate may use. */
 export const CHALLENGE_TYPES = ['dns-01', 'http-01', 'manual-dns-01', 'manual-http-01'] as const;
-/** Challenge types implemented so far (the others arrive with the dns-01 issue). */
-const IMPLEMENTED_CHALLENGES = new Set<string>(['http-01']);
 
 /** Writable properties of an auto certificate. */
 export interface AutoCertificateInput {
@@ -70,9 +74,29 @@ async function resolveProviders(ctx: Context, tenantId: string, primary: string,
   return { primary: p.id, fallbacks: fb, profile: p.profile };
 }
 
-function checkChallenge(type: string): void {
-  if (!IMPLEMENTED_CHALLENGES.has(type)) {
-    throw new DomainError('validation_failed', `challengeType ${type} is not available yet in this version; use http-01`, [{ field: 'properties.challengeType', value: type, message: 'not yet supported' }]);
+/**
+ * dns-01 needs every name covered by an enabled zone: the name's `_acme-challenge` record, or the
+ * target of its CNAME, must lie in one. Throws listing each uncovered name.
+ */
+async function checkCoverage(ctx: Context, tenantId: string, names: string[], challengeType: string, signal: AbortSignal): Promise<void> {
+  if (challengeType !== 'dns-01') return;
+  const zones = await ctx.dnsZones.enabled(tenantId);
+  const solver = solverFor(ctx);
+  const errors: FieldError[] = [];
+  await Promise.all(names.map(async (name, i) => {
+    const recordName = challengeRecordName(name);
+    const target = await solver.resolveTarget(recordName, signal).catch(() => recordName);
+    if (!matchZone(zones, target)) {
+      errors.push({
+        field: i === 0 ? 'properties.commonName' : `properties.subjectAlternativeNames[${i - 1}]`,
+        value: name,
+        message: `no enabled DNS zone covers ${target}${target !== recordName ? ` (the CNAME target of ${recordName})` : ''}: register the zone at /api/v1/dns-zones, delegate ${recordName} by CNAME into a registered zone, or use manual-dns-01`,
+      });
+    }
+  }));
+  if (errors.length) {
+    errors.sort((a, b) => a.field.localeCompare(b.field, 'en', { numeric: true }));
+    throw new DomainError('names_not_covered', `${errors.length} name(s) are in no DNS zone certkeeper may write: ${errors.map((e) => e.value).join(', ')}`, errors);
   }
 }
 
@@ -81,7 +105,7 @@ export async function createAutoCertificate(ctx: Context, tenantId: string, acto
   const challengeType = input.challengeType ?? 'http-01';
   const providers = await resolveProviders(ctx, tenantId, input.provider, input.fallbackProviders ?? []);
   const names = checkNames(input.commonName, input.subjectAlternativeNames ?? [], challengeType, !!(input.profile ?? providers.profile));
-  checkChallenge(challengeType);
+  await checkCoverage(ctx, tenantId, names, challengeType, AbortSignal.timeout(COVERAGE_TIMEOUT_MS));
   const clash = await ctx.autoCertificates.list(tenantId, { name: input.name }, 0, 1);
   if (clash.total > 0) throw new DomainError('conflict', `an auto certificate named "${input.name}" already exists; choose another name`, [{ field: 'properties.name', value: input.name, message: 'already in use' }]);
   const now = iso(ctx.clock());
@@ -123,7 +147,6 @@ export async function updateAutoCertificate(ctx: Context, tenantId: string, acto
   if (!row) throw notFound('auto certificate', id);
   const set: Partial<AutoCertificateRow> = { updated_at: iso(ctx.clock()), updated_by: actor };
   const challengeType = input.challengeType ?? row.challenge_type;
-  if (input.challengeType) checkChallenge(input.challengeType);
   const oldNames = JSON.parse(row.names_json) as string[];
   if (input.commonName !== undefined || input.subjectAlternativeNames !== undefined || input.challengeType !== undefined) {
     const provider = await ctx.providers.get(tenantId, input.provider ?? row.provider_id);
@@ -131,6 +154,7 @@ export async function updateAutoCertificate(ctx: Context, tenantId: string, acto
     const names = checkNames(input.commonName ?? row.common_name, input.subjectAlternativeNames ?? oldNames.slice(1), challengeType, !!profile);
     set.common_name = names[0]!;
     set.names_json = JSON.stringify(names);
+    await checkCoverage(ctx, tenantId, names, challengeType, AbortSignal.timeout(COVERAGE_TIMEOUT_MS));
   }
   if (input.name !== undefined && input.name !== row.name) {
     const clash = await ctx.autoCertificates.list(tenantId, { name: input.name }, 0, 1);
@@ -195,5 +219,41 @@ export async function setPaused(ctx: Context, tenantId: string, actor: string, i
     await ctx.events.append({ tenantId, type: 'auto_certificate.resumed', subjectType: 'auto-certificate', subjectId: id, actor, message: `${row.name} resumed` });
     if (!row.last_issued_certificate_id || (await ctx.orders.open(id))) await requestIssuance(ctx, tenantId, id, { reason: 'resumed' });
   }
+  return (await ctx.autoCertificates.get(tenantId, id))!;
+}
+
+/** The challenges of the order in flight, as validation items. */
+export async function listValidations(ctx: Context, tenantId: string, id: string) {
+  const ac = await ctx.autoCertificates.get(tenantId, id);
+  if (!ac) throw notFound('auto certificate', id);
+  const order = await ctx.orders.open(ac.id);
+  return validationItems(order ? await ctx.challenges.forOrder(order.id) : []);
+}
+
+/**
+ * The user has published the manual challenges: check them first (unless `force`), answering with
+ * what is still missing, and only then let the CA validate, so a premature click does not burn a
+ * failed validation.
+ */
+export async function verifyAutoCertificate(ctx: Context, tenantId: string, actor: string, id: string, force: boolean): Promise<AutoCertificateRow> {
+  const ac = await ctx.autoCertificates.get(tenantId, id);
+  if (!ac) throw notFound('auto certificate', id);
+  if (!ac.challenge_type.startsWith('manual-')) {
+    throw new DomainError('operation_not_allowed', `${ac.name} uses ${ac.challenge_type}, which certkeeper validates by itself; verify is for manual-dns-01 and manual-http-01`);
+  }
+  const order = await ctx.orders.open(ac.id);
+  const rows = order ? (await ctx.challenges.forOrder(order.id)).filter((r) => r.status === 'pending') : [];
+  if (ac.state !== 'AWAITING_VALIDATION' || !order || rows.length === 0) {
+    throw new DomainError('operation_not_allowed', `${ac.name} is ${ac.state}, not waiting for validation: there is nothing to verify`);
+  }
+  if (!force) {
+    const missing = await missingManualRecords(ctx, tenantId, rows, AbortSignal.timeout(30_000));
+    if (missing.length) {
+      throw new DomainError('records_not_visible', `${missing.length} record(s) are not visible yet; publish them (see validations), wait for your DNS to serve them, and verify again, or send {"force": true} to let the CA try anyway`,
+        missing.map((m) => ({ field: m.identifier, value: m.identifier, message: m.message })));
+    }
+  }
+  await ctx.autoCertificates.update(tenantId, id, { state: ac.last_issued_certificate_id ? 'AVAILABLE' : 'PROVISIONING', message: `Verified by ${actor}${force ? ' (forced)' : ''}: asking the CA to validate`, updated_at: iso(ctx.clock()), updated_by: actor });
+  await requestIssuance(ctx, tenantId, id, { verified: true, reason: 'manual challenges verified' });
   return (await ctx.autoCertificates.get(tenantId, id))!;
 }

@@ -7,7 +7,9 @@ import type { JobQueue } from '../store/jobs.js';
 import type { EventLog } from '../store/events.js';
 import type { Http01Tokens } from '../store/http01-tokens.js';
 import type { ApiTokens } from '../store/api-tokens.js';
-import type { AutoCertificatesRepository, CertificatesRepository, OrdersRepository, ProvidersRepository } from '../store/repositories.js';
+import type { AutoCertificatesRepository, CertificatesRepository, ChallengesRepository, DnsZonesRepository, OrdersRepository, ProvidersRepository } from '../store/repositories.js';
+import type { DnsProviders } from './dns-zones.js';
+import type { DnsServerAddress } from '../dns/wire/dns-query.js';
 import type { Clock } from '../store/time.js';
 import type { AcmeClients } from './acme-clients.js';
 
@@ -27,6 +29,11 @@ export interface Context {
   certificates: CertificatesRepository;
   orders: OrdersRepository;
   acme: AcmeClients;
+  dnsZones: DnsZonesRepository;
+  challenges: ChallengesRepository;
+  dnsProviders: DnsProviders;
+  /** Recursive resolvers for CNAME and zone-cut lookups (CERTKEEPER_DNS_RESOLVERS, else the system's). */
+  dnsResolvers: DnsServerAddress[];
   /** Wakes the worker after work was enqueued. */
   kick(): void;
 }

@@ -24,7 +24,8 @@ import type { JobHandler, JobOutcome } from './worker.js';
 import { nextAttemptAt } from './backoff.js';
 import { versionName } from './version-name.js';
 import { renewalTime } from './renewal-window.js';
-import { boundedMap } from './bounded-map.js';
+import { answerChallenges, ChallengeFailure, cleanupChallenges, prepareChallenges, publishAutomatic } from './challenges.js';
+import { PropagationError } from '../dns/dns01-solver.js';
 
 /** Job kind of an issuance. */
 export const ISSUE_JOB = 'certificate.issue';
@@ -32,14 +33,6 @@ export const ISSUE_JOB = 'certificate.issue';
 /** How long to wait for the CA to validate and to issue, per order step. */
 const VALIDATION_TIMEOUT_MS = 5 * 60_000;
 const ISSUANCE_TIMEOUT_MS = 5 * 60_000;
-/** How long http-01 tokens stay published when an order is abandoned. */
-const TOKEN_TTL_MS = 24 * 3_600_000;
-/**
- * Requests in flight per order. Measured against Pebble with 100 authorizations: 1–4 parallel
- * requests take 1.8–1.9 s, 16 take 2.8 s and 100 at once take 9 s (the CA serialises them and
- * every extra request costs a nonce round trip); real CAs also limit requests per client.
- */
-const ORDER_REQUEST_CONCURRENCY = 4;
 
 /** A failure that retrying cannot fix (the order or the request itself is wrong). */
 class IssuanceFailure extends Error {
@@ -47,8 +40,8 @@ class IssuanceFailure extends Error {
 }
 
 /** Enqueues an issuance of `autoCertificateId` unless one is in flight. */
-export async function requestIssuance(ctx: Context, tenantId: string, autoCertificateId: string, opts: { rekey?: boolean; reason: string }) {
-  const res = await ctx.jobs.enqueue({ tenantId, kind: ISSUE_JOB, subjectId: autoCertificateId, payload: { rekey: !!opts.rekey, reason: opts.reason } });
+export async function requestIssuance(ctx: Context, tenantId: string, autoCertificateId: string, opts: { rekey?: boolean; verified?: boolean; reason: string }) {
+  const res = await ctx.jobs.enqueue({ tenantId, kind: ISSUE_JOB, subjectId: autoCertificateId, payload: { rekey: !!opts.rekey, verified: !!opts.verified, reason: opts.reason } });
   if (res.created) ctx.kick();
   return res;
 }
@@ -59,7 +52,7 @@ export function issuanceHandler(ctx: Context): JobHandler {
     const ac = await ctx.autoCertificates.get(job.tenant_id, job.subject_id);
     if (!ac) return { status: 'done' };
     if (ac.state === 'PAUSED') return { status: 'done' };
-    const payload = JSON.parse(job.payload_json) as { rekey?: boolean };
+    const payload = JSON.parse(job.payload_json) as { rekey?: boolean; verified?: boolean };
     const now = ctx.clock();
     let order = await ctx.orders.open(ac.id);
     if (!order) {
@@ -96,7 +89,7 @@ export function issuanceHandler(ctx: Context): JobHandler {
     try {
       if (!provider) throw new IssuanceFailure('the provider of this auto certificate no longer exists');
       if (provider.state !== 'AVAILABLE') throw new IssuanceFailure(`provider ${provider.name} is ${provider.state}: ${provider.message}`);
-      await runOrder(ctx, ac, provider, order, signal);
+      await runOrder(ctx, ac, provider, order, signal, { verified: !!payload.verified });
       return { status: 'done' };
     } catch (err) {
       if (signal.aborted) return { status: 'retry', at: new Date(), error: 'interrupted by shutdown' };
@@ -108,7 +101,7 @@ export function issuanceHandler(ctx: Context): JobHandler {
 async function recordFailure(ctx: Context, ac: AutoCertificateRow, order: OrderRow, job: Job, err: unknown): Promise<JobOutcome> {
   const now = ctx.clock();
   const message = describeError(err);
-  const retryable = !(err instanceof IssuanceFailure) && (isRetryableAcmeError(err) || !(err instanceof AcmeError));
+  const retryable = !(err instanceof IssuanceFailure) && !(err instanceof ChallengeFailure) && !(err instanceof PropagationError) && (isRetryableAcmeError(err) || !(err instanceof AcmeError));
   const failureCount = ac.failure_count + 1;
   ctx.logger.warn({ autoCertificate: ac.id, order: order.id, retryable, error: message }, 'issuance failed');
   if (retryable && job.attempts < 6) {
@@ -120,7 +113,7 @@ async function recordFailure(ctx: Context, ac: AutoCertificateRow, order: OrderR
     return { status: 'retry', at, error: message };
   }
   await ctx.orders.update(order.id, { error: message, finished_at: iso(now), updated_at: iso(now) });
-  await ctx.http01.deleteForOrder(order.id);
+  await cleanupChallenges(ctx, order);
   await ctx.autoCertificates.update(ac.tenant_id, ac.id, { state: 'FAILED', failure_count: failureCount, message, updated_at: iso(now) });
   await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.renewal_failed', subjectType: 'auto-certificate', subjectId: ac.id, actor: 'system', message, data: { failureCount } });
   return { status: 'failed', error: message };
@@ -132,7 +125,15 @@ function describeError(err: unknown): string {
   return String(err);
 }
 
-async function runOrder(ctx: Context, ac: AutoCertificateRow, provider: ProviderRow, order: OrderRow, signal: AbortSignal): Promise<void> {
+/** Parks the order until the user has published the manual challenges and called verify. */
+async function awaitValidation(ctx: Context, ac: AutoCertificateRow, count: number): Promise<void> {
+  const what = ac.challenge_type === 'manual-dns-01' ? 'TXT record(s)' : 'HTTP file(s)';
+  const message = `Waiting for you to publish ${count} ${what}: see GET /api/v1/auto-certificates/${ac.id}/validations, then POST .../verify`;
+  await ctx.autoCertificates.update(ac.tenant_id, ac.id, { state: 'AWAITING_VALIDATION', message, updated_at: iso(ctx.clock()) });
+  await ctx.events.append({ tenantId: ac.tenant_id, type: 'auto_certificate.awaiting_validation', subjectType: 'auto-certificate', subjectId: ac.id, actor: 'system', message });
+}
+
+async function runOrder(ctx: Context, ac: AutoCertificateRow, provider: ProviderRow, order: OrderRow, signal: AbortSignal, opts: { verified: boolean }): Promise<'issued' | 'awaiting_validation'> {
   const client = ctx.acme.for(provider);
   const names = JSON.parse(order.names_json) as string[];
   const save = async (set: Partial<OrderRow>) => {
@@ -154,9 +155,20 @@ async function runOrder(ctx: Context, ac: AutoCertificateRow, provider: Provider
   if (order.step === 'authorizing') {
     let current = await client.getOrder(orderUrl, signal);
     if (current.status === 'pending') {
-      await presentChallenges(ctx, client, order, current.authorizations, signal);
-      await ctx.autoCertificates.update(ac.tenant_id, ac.id, { message: `Waiting for ${provider.name} to validate ${names.length} name(s)` });
-      current = await waitOrder(client, orderUrl, ['ready', 'processing', 'valid', 'invalid'], VALIDATION_TIMEOUT_MS, signal);
+      const rows = await prepareChallenges(ctx, client, ac, order, current.authorizations, signal);
+      const manual = ac.challenge_type.startsWith('manual-');
+      if (manual && !opts.verified) {
+        await awaitValidation(ctx, ac, rows.length);
+        return 'awaiting_validation';
+      }
+      try {
+        if (!manual) await publishAutomatic(ctx, ac, order, rows, signal);
+        await ctx.autoCertificates.update(ac.tenant_id, ac.id, { message: `Waiting for ${provider.name} to validate ${names.length} name(s)` });
+        await answerChallenges(ctx, client, rows, signal);
+        current = await waitOrder(client, orderUrl, ['ready', 'processing', 'valid', 'invalid'], VALIDATION_TIMEOUT_MS, signal);
+      } finally {
+        await cleanupChallenges(ctx, order);
+      }
     }
     if (current.status === 'invalid') throw new IssuanceFailure(await explainInvalidOrder(client, current.authorizations, signal));
     await save({ step: 'finalizing' });
@@ -181,44 +193,11 @@ async function runOrder(ctx: Context, ac: AutoCertificateRow, provider: Provider
     const downloaded = await client.downloadCertificate(order.certificate_url!, { ...(provider.preferred_chain ? { preferredChain: provider.preferred_chain } : {}) }, signal);
     await storeVersion(ctx, ac, provider, order, downloaded.pem);
   }
+  return 'issued';
 }
 
 async function waitOrder(client: AcmeClient, url: string, targets: string[], timeoutMs: number, signal: AbortSignal) {
   return client.waitForOrder(url, targets as any, { timeoutMs }, signal);
-}
-
-/** Publishes the http-01 key authorization of every pending authorization, then answers the challenges. */
-async function presentChallenges(ctx: Context, client: AcmeClient, order: OrderRow, authorizationUrls: string[], signal: AbortSignal): Promise<void> {
-  const authorizations = await boundedMap(authorizationUrls, ORDER_REQUEST_CONCURRENCY, async (url) => ({ url, authz: await client.getAuthorization(url, signal) }));
-  const toAnswer: string[] = [];
-  for (const { authz } of authorizations) {
-    if (authz.status !== 'pending') continue;
-    const challenge = authz.challenges.find((c) => c.type === 'http-01');
-    if (!challenge?.token) throw new IssuanceFailure(`the CA offers no http-01 challenge for ${authz.identifier.value}`);
-    await ctx.http01.put({
-      token: challenge.token,
-      keyAuthorization: client.keyAuthorization(challenge.token),
-      orderId: order.id,
-      identifier: authz.identifier.value,
-      expiresAt: new Date(ctx.clock().getTime() + TOKEN_TTL_MS),
-    });
-    if (challenge.status === 'pending') toAnswer.push(challenge.url);
-  }
-  await boundedMap(toAnswer, ORDER_REQUEST_CONCURRENCY, (url) => answerChallenge(client, url, signal));
-}
-
-/**
- * Tells the CA to validate. A resumed order may answer a challenge the CA is already validating
- * or has just validated (some CAs, Pebble among them, then refuse the update): that is success.
- */
-async function answerChallenge(client: AcmeClient, url: string, signal: AbortSignal): Promise<void> {
-  try {
-    await client.respondToChallenge(url, signal);
-  } catch (err) {
-    const current = await client.getChallenge(url, signal).catch(() => null);
-    if (current && (current.status === 'processing' || current.status === 'valid')) return;
-    throw err;
-  }
 }
 
 async function explainInvalidOrder(client: AcmeClient, authorizationUrls: string[], signal: AbortSignal): Promise<string> {
@@ -320,7 +299,7 @@ async function storeVersion(ctx: Context, ac: AutoCertificateRow, provider: Prov
     }, tx);
     await ctx.orders.update(order.id, { step: 'done', certificate_id: id, finished_at: iso(now), updated_at: iso(now), key_enc: null }, tx);
   });
-  await ctx.http01.deleteForOrder(order.id);
+  await cleanupChallenges(ctx, order);
   await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.issued', subjectType: 'certificate', subjectId: id, actor: 'system', message: `${name} issued for ${ac.name}`, data: { autoCertificate: ac.id, serialNumber: facts.serialNumber, notAfter: iso(facts.notAfter) } });
   if (superseded) await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.superseded', subjectType: 'certificate', subjectId: superseded, actor: 'system', message: `superseded by ${name}` });
 }

@@ -9,7 +9,10 @@ import { JobQueue } from '../store/jobs.js';
 import { EventLog } from '../store/events.js';
 import { Http01Tokens } from '../store/http01-tokens.js';
 import { ApiTokens } from '../store/api-tokens.js';
-import { AutoCertificatesRepository, CertificatesRepository, OrdersRepository, ProvidersRepository } from '../store/repositories.js';
+import { AutoCertificatesRepository, CertificatesRepository, ChallengesRepository, DnsZonesRepository, OrdersRepository, ProvidersRepository } from '../store/repositories.js';
+import { getServers } from 'node:dns';
+import { DnsProviders } from '../lifecycle/dns-zones.js';
+import { parseServerAddress } from '../dns/wire/dns-query.js';
 import { systemClock, type Clock } from '../store/time.js';
 import { AcmeClients } from '../lifecycle/acme-clients.js';
 import type { Context } from '../lifecycle/context.js';
@@ -38,6 +41,10 @@ export async function createContext(config: Config, logger: Logger, clock: Clock
     certificates: new CertificatesRepository(db),
     orders: new OrdersRepository(db),
     acme: new AcmeClients(vault),
+    dnsZones: new DnsZonesRepository(db),
+    challenges: new ChallengesRepository(db),
+    dnsProviders: new DnsProviders({ vault, config, logger }),
+    dnsResolvers: (config.dnsResolvers.length ? config.dnsResolvers : getServers()).map((s) => parseServerAddress(s)),
     kick: () => undefined,
   };
 }

@@ -170,11 +170,57 @@ const m0001 = (dialect: DialectName): Migration => ({
   },
 });
 
+const m0002: Migration = {
+  async up(db: Kysely<any>) {
+    await audited(
+      db.schema.createTable('dns_zones')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('zone_name', 'text', (c) => c.notNull())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('settings_json', 'text', (c) => c.notNull())
+        .addColumn('credentials_enc', 'text')
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('resolvers_json', 'text', (c) => c.notNull())
+        .addColumn('propagation_timeout_seconds', 'integer', (c) => c.notNull())
+        .addColumn('extra_delay_seconds', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('last_check_at', 'text'),
+    ).execute();
+    await db.schema.createIndex('dns_zones_tenant_name').unique().on('dns_zones').columns(['tenant_id', 'zone_name']).execute();
+
+    // Every challenge of an order: what was published where, so the validations view can show it,
+    // a resumed order can re-present it, and cleanup removes exactly what was written.
+    await db.schema.createTable('challenges')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('order_id', 'text', (c) => c.notNull())
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('identifier', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('manual', 'integer', (c) => c.notNull())
+      .addColumn('authorization_url', 'text', (c) => c.notNull())
+      .addColumn('challenge_url', 'text', (c) => c.notNull())
+      .addColumn('token', 'text', (c) => c.notNull())
+      .addColumn('key_authorization', 'text', (c) => c.notNull())
+      .addColumn('record_name', 'text')
+      .addColumn('target_name', 'text')
+      .addColumn('record_value', 'text')
+      .addColumn('zone_id', 'text')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('error', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('challenges_order').on('challenges').columns(['order_id']).execute();
+  },
+};
+
 /** Kysely migration provider: the ordered migrations of the schema for one back end. */
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
     getMigrations: async () => ({
       '0001_initial': m0001(dialect),
+      '0002_dns_zones_and_challenges': m0002,
     }),
   };
 }

@@ -4,7 +4,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Db } from './database.js';
-import type { AutoCertificatesTable, CertificatesTable, Database, OrdersTable, ProvidersTable } from './schema.js';
+import type { AutoCertificatesTable, CertificatesTable, ChallengesTable, Database, DnsZonesTable, OrdersTable, ProvidersTable } from './schema.js';
 import { page, type Page } from './pagination.js';
 
 /** A provider row. */
@@ -127,5 +127,56 @@ export class OrdersRepository {
   }
   async update(id: string, set: Partial<OrderRow>, ex: Executor = this.db.kysely): Promise<void> {
     await ex.updateTable('orders').set(set).where('id', '=', id).execute();
+  }
+}
+
+/** A DNS zone row. */
+export type DnsZoneRow = DnsZonesTable;
+/** A challenge row. */
+export type ChallengeRow = ChallengesTable;
+
+/** DNS zones of a tenant. */
+export class DnsZonesRepository {
+  constructor(private readonly db: Db) {}
+  get(tenantId: string, id: string): Promise<DnsZoneRow | undefined> {
+    return this.db.kysely.selectFrom('dns_zones').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  }
+  list(tenantId: string, filter: { zoneName?: string; provider?: string; state?: string }, offset: number, limit: number): Promise<Page<DnsZoneRow>> {
+    let q = this.db.kysely.selectFrom('dns_zones').selectAll().where('tenant_id', '=', tenantId);
+    if (filter.zoneName) q = q.where('zone_name', '=', filter.zoneName);
+    if (filter.provider) q = q.where('provider', '=', filter.provider);
+    if (filter.state) q = q.where('state', '=', filter.state);
+    return page(q.orderBy('zone_name').orderBy('id'), offset, limit);
+  }
+  /** Every enabled zone of a tenant (zone lookup is a longest-suffix match over these). */
+  enabled(tenantId: string): Promise<DnsZoneRow[]> {
+    return this.db.kysely.selectFrom('dns_zones').selectAll().where('tenant_id', '=', tenantId).where('enabled', '=', 1).execute();
+  }
+  async insert(row: DnsZoneRow): Promise<void> {
+    await this.db.kysely.insertInto('dns_zones').values(row).execute();
+  }
+  async update(tenantId: string, id: string, set: Partial<DnsZoneRow>): Promise<void> {
+    await this.db.kysely.updateTable('dns_zones').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  }
+  async delete(tenantId: string, id: string): Promise<void> {
+    await this.db.kysely.deleteFrom('dns_zones').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  }
+}
+
+/** Challenges of orders. */
+export class ChallengesRepository {
+  constructor(private readonly db: Db) {}
+  forOrder(orderId: string): Promise<ChallengeRow[]> {
+    return this.db.kysely.selectFrom('challenges').selectAll().where('order_id', '=', orderId).orderBy('created_at').orderBy('identifier').execute();
+  }
+  /** Inserts, or returns the existing row for the same order and challenge URL. */
+  async upsert(row: ChallengeRow): Promise<ChallengeRow> {
+    const existing = await this.db.kysely.selectFrom('challenges').selectAll().where('order_id', '=', row.order_id).where('challenge_url', '=', row.challenge_url).executeTakeFirst();
+    if (existing) return existing;
+    await this.db.kysely.insertInto('challenges').values(row).execute();
+    return row;
+  }
+  async update(id: string, set: Partial<ChallengeRow>): Promise<void> {
+    await this.db.kysely.updateTable('challenges').set(set).where('id', '=', id).execute();
   }
 }

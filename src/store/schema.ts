@@ -156,6 +156,46 @@ export interface ApiTokensTable {
   last_used_at: string | null;
 }
 
+export interface DnsZonesTable extends Audited {
+  id: string;
+  zone_name: string;
+  provider: string;
+  settings_json: string;
+  /** Envelope of the credentials object (JSON), or null when the provider needs none. */
+  credentials_enc: string | null;
+  enabled: number;
+  resolvers_json: string;
+  propagation_timeout_seconds: number;
+  extra_delay_seconds: number;
+  state: string;
+  message: string;
+  last_check_at: string | null;
+}
+
+export interface ChallengesTable {
+  id: string;
+  order_id: string;
+  tenant_id: string;
+  identifier: string;
+  type: string;
+  manual: number;
+  authorization_url: string;
+  challenge_url: string;
+  token: string;
+  key_authorization: string;
+  /** dns-01: `_acme-challenge.<name>`. */
+  record_name: string | null;
+  /** dns-01: where the record is written after following CNAMEs. */
+  target_name: string | null;
+  record_value: string | null;
+  zone_id: string | null;
+  /** pending → presented → answered → valid | invalid; cleaned after removal. */
+  status: string;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   providers: ProvidersTable;
@@ -166,4 +206,6 @@ export interface Database {
   jobs: JobsTable;
   events: EventsTable;
   api_tokens: ApiTokensTable;
+  dns_zones: DnsZonesTable;
+  challenges: ChallengesTable;
 }

@@ -28,3 +28,9 @@ test('secrets come from *_FILE too, and bad values name the variable', () => {
   assert.throws(() => loadConfig({ CERTKEEPER_LISTEN: 'nonsense' }), /CERTKEEPER_LISTEN/);
   assert.throws(() => loadConfig({ CERTKEEPER_ADMIN_TOKEN_FILE: join(dir, 'missing') }), /CERTKEEPER_ADMIN_TOKEN_FILE/);
 });
+
+test('CERTKEEPER_DNS_RESOLVERS takes IPs with optional ports and refuses names', () => {
+  assert.deepEqual(loadConfig({ CERTKEEPER_DNS_RESOLVERS: '127.0.0.1:5353, [::1]:53 192.0.2.1 2001:db8::1' }).dnsResolvers, ['127.0.0.1:5353', '[::1]:53', '192.0.2.1', '2001:db8::1']);
+  assert.deepEqual(loadConfig({}).dnsResolvers, []);
+  assert.throws(() => loadConfig({ CERTKEEPER_DNS_RESOLVERS: 'dns.example.com' }), /CERTKEEPER_DNS_RESOLVERS/);
+});

@@ -2,10 +2,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from 'typebox';
 import type { Context } from '../../lifecycle/context.js';
-import { createAutoCertificate, deleteAutoCertificate, renewAutoCertificate, setPaused, updateAutoCertificate } from '../../lifecycle/auto-certificates.js';
-import { DomainError, notFound } from '../../domain-error.js';
+import { createAutoCertificate, deleteAutoCertificate, listValidations, renewAutoCertificate, setPaused, updateAutoCertificate, verifyAutoCertificate } from '../../lifecycle/auto-certificates.js';
+import { notFound } from '../../domain-error.js';
 import { autoCertificateResource, collection } from '../envelope.js';
-import { AutoCreate, AutoPatch, IdParams, ListQuery, RenewBody } from '../schemas.js';
+import { AutoCreate, AutoPatch, IdParams, ListQuery, RenewBody, VerifyBody } from '../schemas.js';
 import { filters } from '../app.js';
 
 /** Routes of the auto certificate resource. */
@@ -43,21 +43,11 @@ export const autoCertificateRoutes = (ctx: Context): FastifyPluginAsync => async
   app.post<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id/resume', { schema: { tags, params: IdParams } }, async (req) =>
     autoCertificateResource(await setPaused(ctx, req.principal.tenantId, req.principal.name, req.params.id, false)));
   app.get<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id/validations', { schema: { tags, params: IdParams } }, async (req) => {
-    const ac = await load(req.principal.tenantId, req.params.id);
-    const order = await ctx.orders.open(ac.id);
-    const rows = order ? await ctx.http01.forOrder(order.id) : [];
-    const items = rows.map((t) => ({
-      identifier: t.identifier,
-      type: 'http-01',
-      httpPath: `/.well-known/acme-challenge/${t.token}`,
-      httpBody: t.key_authorization,
-      status: 'pending',
-      instructions: `certkeeper's http-01 responder serves this at http://${t.identifier}/.well-known/acme-challenge/${t.token}; no action is needed.`,
-    }));
-    return { id: 'validations', type: 'collection', href: `/api/v1/auto-certificates/${ac.id}/validations`, items, offset: 0, limit: items.length, total: items.length };
+    const items = await listValidations(ctx, req.principal.tenantId, req.params.id);
+    return { id: 'validations', type: 'collection', href: `/api/v1/auto-certificates/${req.params.id}/validations`, items, offset: 0, limit: items.length, total: items.length };
   });
-  app.post<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id/verify', { schema: { tags, params: IdParams } }, async (req) => {
-    const ac = await load(req.principal.tenantId, req.params.id);
-    throw new DomainError('operation_not_allowed', `${ac.name} uses ${ac.challenge_type}, which certkeeper validates by itself; verify is for manual challenges`);
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof VerifyBody> }>('/auto-certificates/:id/verify', { schema: { tags, params: IdParams, body: VerifyBody } }, async (req, reply) => {
+    const row = await verifyAutoCertificate(ctx, req.principal.tenantId, req.principal.name, req.params.id, req.body?.force ?? false);
+    return reply.code(202).send(autoCertificateResource(row));
   });
 };

@@ -1,0 +1,7 @@
+/** Every DNS provider plug-in, by code. Adding a provider: a folder with a manifest, and a line here. */
+import type { DnsProviderManifest } from '../provider-manifest.js';
+
+const manifests: DnsProviderManifest[] = [];
+
+/** The registered providers, by code. */
+export const DNS_PROVIDERS: ReadonlyMap<string, DnsProviderManifest> = new Map(manifests.map((m) => [m.code, m]));

@@ -1,13 +1,17 @@
 // Runs every test file (test/**/*.test.ts) with Node's own test runner through tsx.
 // Usage: npm test [-- <file or directory> ...]
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 
 // The tests start real servers from Debian packages. Install what is missing when we can
 // (root with apt-get), and otherwise say exactly which package to install.
-const NEEDED = [['pebble', 'pebble'], ['pebble-challtestsrv', 'pebble'], ['openssl', 'openssl']];
-const onPath = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+const NEEDED = [
+  ['pebble', 'pebble'], ['pebble-challtestsrv', 'pebble'], ['openssl', 'openssl'],
+  ['named', 'bind9'], ['nsupdate', 'bind9-dnsutils'], ['pdns_server', 'pdns-server'],
+  ['/usr/lib/x86_64-linux-gnu/pdns/libgsqlite3backend.so', 'pdns-backend-sqlite3'],
+];
+const onPath = (cmd) => (cmd.startsWith('/') ? existsSync(cmd) : spawnSync('sh', ['-c', `PATH="$PATH:/usr/sbin:/sbin" command -v ${cmd}`], { stdio: 'ignore' }).status === 0);
 let missing = [...new Set(NEEDED.filter(([cmd]) => !onPath(cmd)).map(([, pkg]) => pkg))];
 if (missing.length && process.getuid?.() === 0 && onPath('apt-get')) {
   console.error(`certkeeper tests: installing Debian packages ${missing.join(' ')} …`);

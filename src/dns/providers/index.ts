@@ -1,8 +1,10 @@
 /** Every DNS provider plug-in, by code. Adding a provider: a folder with a manifest, and a line here. */
 import type { DnsProviderManifest } from '../provider-manifest.js';
+import { manifest as acmesh } from './acmesh/manifest.js';
+import { manifest as exec } from './exec/manifest.js';
 import { manifest as powerdns } from './powerdns/manifest.js';
 
-const manifests: DnsProviderManifest[] = [powerdns];
+const manifests: DnsProviderManifest[] = [acmesh, exec, powerdns];
 
 /** The registered providers, by code. */
 export const DNS_PROVIDERS: ReadonlyMap<string, DnsProviderManifest> = new Map(manifests.map((m) => [m.code, m]));

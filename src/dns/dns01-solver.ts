@@ -74,13 +74,16 @@ export class Dns01Solver {
 
   /**
    * Where the record for `recordName` must be written: the name itself, or the end of the CNAME
-   * chain that starts there (delegation of `_acme-challenge` to another zone).
+   * chain that starts there (delegation of `_acme-challenge` to another zone). A name inside a
+   * known zone is asked of that zone's own servers with RD=0, so no recursive resolver caches a
+   * negative answer for a record that is about to be created (the CA may share that resolver).
    */
-  async resolveTarget(recordName: string, signal?: AbortSignal): Promise<string> {
+  async resolveTarget(recordName: string, signal?: AbortSignal, zoneFor?: (name: string) => SolverZone | undefined): Promise<string> {
     let name = strip(recordName);
     const seen = new Set<string>([name]);
     for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
-      const res = await this.recursive(name, 'CNAME', signal);
+      const zone = zoneFor?.(name);
+      const res = zone ? await this.authoritative(zone, name, 'CNAME', signal) : await this.recursive(name, 'CNAME', signal);
       const cname = res.answers.find((a) => a.type === 'CNAME' && strip(a.name) === name);
       if (!cname) return name;
       name = strip(String(cname.data));
@@ -88,6 +91,20 @@ export class Dns01Solver {
       seen.add(name);
     }
     throw new Error(`more than ${MAX_CNAME_HOPS} CNAMEs while following ${recordName}`);
+  }
+
+  /** Asks a zone's own servers (RD=0); the first that answers wins. */
+  private async authoritative(zone: SolverZone, name: string, type: 'CNAME', signal?: AbortSignal): Promise<DnsResponse> {
+    let lastErr: unknown;
+    for (const server of await this.serversFor(zone, signal)) {
+      try {
+        return await this.deps.query(server, name, type, { recursionDesired: false, ...(signal ? { signal } : {}) });
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        lastErr = err;
+      }
+    }
+    throw lastErr;
   }
 
   /** The zone apex (SOA owner) that contains `name`, found through the recursive resolvers. */

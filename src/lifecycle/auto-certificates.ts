@@ -8,7 +8,7 @@ import type { AutoCertificateRow } from '../store/repositories.js';
 import { iso } from '../store/time.js';
 import type { Context } from './context.js';
 import { ISSUE_JOB, requestIssuance } from './issuance.js';
-import { missingManualRecords, solverFor, validationItems } from './challenges.js';
+import { missingManualRecords, solverFor, validationItems, zoneLookup } from './challenges.js';
 import { challengeRecordName } from '../dns/dns01-solver.js';
 import { matchZone } from '../dns/zone-match.js';
 
@@ -82,10 +82,11 @@ async function checkCoverage(ctx: Context, tenantId: string, names: string[], ch
   if (challengeType !== 'dns-01') return;
   const zones = await ctx.dnsZones.enabled(tenantId);
   const solver = solverFor(ctx);
+  const lookup = zoneLookup(zones);
   const errors: FieldError[] = [];
   await Promise.all(names.map(async (name, i) => {
     const recordName = challengeRecordName(name);
-    const target = await solver.resolveTarget(recordName, signal).catch(() => recordName);
+    const target = await solver.resolveTarget(recordName, signal, lookup).catch(() => recordName);
     if (!matchZone(zones, target)) {
       errors.push({
         field: i === 0 ? 'properties.commonName' : `properties.subjectAlternativeNames[${i - 1}]`,

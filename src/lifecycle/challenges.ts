@@ -50,6 +50,17 @@ export function solverZone(zone: DnsZoneRow): SolverZone {
   };
 }
 
+/** Zone lookup for the solver: the enabled zone covering a name, as the solver sees it. */
+export function zoneLookup(zones: DnsZoneRow[]): (name: string) => SolverZone | undefined {
+  const cache = new Map<string, SolverZone>();
+  return (name) => {
+    const z = matchZone(zones, name);
+    if (!z) return undefined;
+    if (!cache.has(z.id)) cache.set(z.id, solverZone(z));
+    return cache.get(z.id);
+  };
+}
+
 /** Fetches the order's authorizations and records a challenge row for each pending one. */
 export async function prepareChallenges(ctx: Context, client: AcmeClient, ac: AutoCertificateRow, order: OrderRow, authorizationUrls: string[], signal: AbortSignal): Promise<ChallengeRow[]> {
   const type = acmeChallengeType(ac.challenge_type);
@@ -97,21 +108,31 @@ export async function publishAutomatic(ctx: Context, ac: AutoCertificateRow, ord
   const solver = solverFor(ctx);
   const zones = await ctx.dnsZones.enabled(ac.tenant_id);
   const published: PublishedRecord[] = [];
+  const failures: string[] = [];
+  const lookup = zoneLookup(zones);
+  // Write every record we can before reporting failures: the message then names every zone at
+  // fault, and cleanup removes exactly the records that were written.
   for (const r of rows) {
-    const target = await solver.resolveTarget(r.record_name!, signal).catch(() => r.record_name!);
+    const target = await solver.resolveTarget(r.record_name!, signal, lookup).catch(() => r.record_name!);
     const zone = matchZone(zones, target);
-    if (!zone) throw new ChallengeFailure(`no enabled DNS zone covers ${target}${target !== r.record_name ? ` (the CNAME target of ${r.record_name})` : ''}; register the zone or use manual-dns-01`);
+    if (!zone) {
+      failures.push(`no enabled DNS zone covers ${target}${target !== r.record_name ? ` (the CNAME target of ${r.record_name})` : ''}; register the zone or use manual-dns-01`);
+      continue;
+    }
     await ctx.challenges.update(r.id, { target_name: target, zone_id: zone.id, status: 'presenting', updated_at: iso(ctx.clock()) });
     Object.assign(r, { target_name: target, zone_id: zone.id });
-    const provider = await ctx.dnsProviders.for(zone);
     try {
+      const provider = await ctx.dnsProviders.for(zone);
       await provider.appendTxt({ zone: zone.zone_name, fqdn: target, value: r.record_value!, ttl: 60 }, signal);
     } catch (err) {
-      throw new ChallengeFailure(`writing TXT ${target} in zone ${zone.zone_name} through ${zone.provider} failed: ${(err as Error).message}`);
+      if (signal.aborted) throw err;
+      failures.push(`writing TXT ${target} in zone ${zone.zone_name} through ${zone.provider} failed: ${(err as Error).message}`);
+      continue;
     }
     await ctx.challenges.update(r.id, { status: 'presented', updated_at: iso(ctx.clock()) });
     published.push({ fqdn: target, value: r.record_value!, zone: solverZone(zone) });
   }
+  if (failures.length) throw new ChallengeFailure(failures.join('; '));
   await ctx.autoCertificates.update(ac.tenant_id, ac.id, { message: `Waiting until ${published.length} TXT record(s) are visible at every name server` });
   await solver.waitVisible(published, signal);
 }
@@ -162,7 +183,7 @@ export async function missingManualRecords(ctx: Context, tenantId: string, rows:
   for (const r of rows) {
     if (r.type === 'dns-01') {
       try {
-        const target = await solver.resolveTarget(r.record_name!, signal).catch(() => r.record_name!);
+        const target = await solver.resolveTarget(r.record_name!, signal, zoneLookup(zones)).catch(() => r.record_name!);
         const zone = matchZone(zones, target);
         const sz: SolverZone = zone ? solverZone(zone) : { zoneName: await solver.zoneCut(target, signal), resolvers: [], propagationTimeoutSeconds: 0, extraDelaySeconds: 0 };
         for (const m of await solver.missing([{ fqdn: target, value: r.record_value!, zone: sz }], signal)) {

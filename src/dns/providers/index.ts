@@ -3,8 +3,9 @@ import type { DnsProviderManifest } from '../provider-manifest.js';
 import { manifest as acmesh } from './acmesh/manifest.js';
 import { manifest as exec } from './exec/manifest.js';
 import { manifest as powerdns } from './powerdns/manifest.js';
+import { manifest as rfc2136 } from './rfc2136/manifest.js';
 
-const manifests: DnsProviderManifest[] = [acmesh, exec, powerdns];
+const manifests: DnsProviderManifest[] = [acmesh, exec, powerdns, rfc2136];
 
 /** The registered providers, by code. */
 export const DNS_PROVIDERS: ReadonlyMap<string, DnsProviderManifest> = new Map(manifests.map((m) => [m.code, m]));

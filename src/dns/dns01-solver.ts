@@ -107,6 +107,16 @@ export class Dns01Solver {
     throw lastErr;
   }
 
+  /** The IPv4 and IPv6 addresses of `name` through the recursive resolvers (CNAMEs followed). */
+  async addresses(name: string, signal?: AbortSignal): Promise<string[]> {
+    const out: string[] = [];
+    for (const type of ['A', 'AAAA'] as const) {
+      const res = await this.recursive(name, type, signal).catch(() => null);
+      for (const a of res?.answers ?? []) if (a.type === type && isIP(String(a.data))) out.push(String(a.data));
+    }
+    return out;
+  }
+
   /** The zone apex (SOA owner) that contains `name`, found through the recursive resolvers. */
   async zoneCut(name: string, signal?: AbortSignal): Promise<string> {
     const res = await this.recursive(name, 'SOA', signal);

@@ -6,6 +6,8 @@
  * was written.
  */
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { isIP } from 'node:net';
 import type { AcmeClient } from '../acme/index.js';
 import { dnsQuery } from '../dns/wire/dns-query.js';
 import { Dns01Solver, challengeRecordName, type PublishedRecord, type SolverZone } from '../dns/dns01-solver.js';
@@ -193,17 +195,42 @@ export async function missingManualRecords(ctx: Context, tenantId: string, rows:
         missing.push({ identifier: r.identifier, message: `cannot check ${r.record_name}: ${(err as Error).message}` });
       }
     } else {
-      const url = `http://${r.identifier}/.well-known/acme-challenge/${r.token}`;
-      try {
-        const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]), redirect: 'follow' });
-        const body = (await res.text()).trim();
-        if (res.status !== 200 || body !== r.key_authorization) missing.push({ identifier: r.identifier, message: `${url} answers ${res.status}${res.status === 200 ? ' with other content' : ''}` });
-      } catch (err) {
-        missing.push({ identifier: r.identifier, message: `${url} cannot be fetched: ${(err as Error).message}` });
+      const path = `/.well-known/acme-challenge/${r.token}`;
+      const url = `http://${r.identifier}${path}`;
+      // Resolve through the configured resolvers, as for dns-01, then fetch from port 80 the way a
+      // CA does (RFC 8555 §8.3), with the name in the Host header.
+      const addresses = isIP(r.identifier) ? [r.identifier] : await solver.addresses(r.identifier, signal);
+      if (addresses.length === 0) {
+        missing.push({ identifier: r.identifier, message: `${r.identifier} does not resolve to an address` });
+        continue;
+      }
+      const answer = await httpGet(addresses[0]!, 80, path, r.identifier, signal).catch((err: Error) => err);
+      if (answer instanceof Error) missing.push({ identifier: r.identifier, message: `${url} cannot be fetched from ${addresses[0]}: ${answer.message}` });
+      else if (answer.status !== 200 || answer.body.trim() !== r.key_authorization) {
+        missing.push({ identifier: r.identifier, message: `${url} answers ${answer.status}${answer.status === 200 ? ' with other content than the expected body' : ''}` });
       }
     }
   }
   return missing;
+}
+
+/** A plain HTTP GET with a 10 s limit and a 4 KiB body cap. */
+function httpGet(address: string, port: number, path: string, host: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: address, port, path, headers: { host }, signal, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+        if (body.length > 4096) res.destroy();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** The validation items of DESIGN.md for an order's challenges. */

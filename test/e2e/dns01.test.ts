@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startPebble, type PebbleHandle } from '../harness/pebble.js';
-import { freePort } from '../harness/ports.js';
+import { createServer } from 'node:http';
 import { startBind, type BindHandle } from '../harness/bind.js';
 import { startPowerDns } from '../harness/powerdns.js';
 import { startCertkeeper, type CertkeeperHandle } from '../harness/certkeeper.js';
@@ -60,7 +60,8 @@ before(async () => {
     ],
     forwardZones: [{ name: 'pdns.test', forwarders: [pdns.dnsAddress] }],
   });
-  pebble = await startPebble({ httpPort: await freePort(), dnsServer: `${bindHost}:53` });
+  // http-01 at port 80, as in production: the manual-http-01 test serves the file there itself.
+  pebble = await startPebble({ httpPort: 80, dnsServer: `${bindHost}:53` });
   root = await pebble.issuingRootPem();
   ck = await startCertkeeper({ CERTKEEPER_DNS_RESOLVERS: `${bindHost}:53` });
   const p = await ck.api('POST', '/api/v1/providers', { properties: { name: 'pebble', server: pebble.directoryUrl, caCertificates: pebble.tlsCaPem } });
@@ -149,6 +150,34 @@ describe('dns-01 through Pebble', () => {
     const done = await ck.waitFor(`/api/v1/auto-certificates/${ac.id}`, (b: any) => b.metadata.state === 'AVAILABLE' || b.metadata.state === 'FAILED', 120_000);
     assert.equal(done.metadata.state, 'AVAILABLE', done.metadata.message);
     await publisher.deleteTxt({ zone: 'manual.test', fqdn: item.recordName, value: item.recordValue, ttl: 60 });
+  });
+
+  test('manual-http-01: validations give the path and body; verify checks port 80 first; then issued', async () => {
+    const ac = await issue('manual-http', 'site.manual.test', [], 'manual-http-01');
+    const waiting = await ck.waitFor(`/api/v1/auto-certificates/${ac.id}`, (b: any) => b.metadata.state !== 'PROVISIONING', 60_000);
+    assert.equal(waiting.metadata.state, 'AWAITING_VALIDATION', waiting.metadata.message);
+    const item = (await ck.api('GET', `/api/v1/auto-certificates/${ac.id}/validations`)).body.items[0];
+    assert.equal(item.type, 'http-01');
+    assert.match(item.httpPath, /^\/\.well-known\/acme-challenge\/[A-Za-z0-9_-]+$/);
+    assert.ok(item.httpBody.startsWith(item.httpPath.split('/').pop() + '.'));
+    assert.equal(item.recordName, undefined);
+    const early = await ck.api('POST', `/api/v1/auto-certificates/${ac.id}/verify`, {});
+    assert.equal(early.status, 409, early.text);
+    assert.match(early.body.errors[0].message, /site\.manual\.test/);
+    // The user's web server on port 80 (site.manual.test resolves to 127.0.0.1 through BIND).
+    const web = createServer((req, res) => {
+      if (req.url === item.httpPath && /^site\.manual\.test(:80)?$/.test(req.headers.host ?? '')) res.end(item.httpBody);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => web.listen(80, '127.0.0.1', r));
+    try {
+      const ok = await ck.api('POST', `/api/v1/auto-certificates/${ac.id}/verify`, {});
+      assert.equal(ok.status, 202, ok.text);
+      const done = await ck.waitFor(`/api/v1/auto-certificates/${ac.id}`, (b: any) => b.metadata.state === 'AVAILABLE' || b.metadata.state === 'FAILED', 120_000);
+      assert.equal(done.metadata.state, 'AVAILABLE', done.metadata.message);
+    } finally {
+      await new Promise<void>((r) => web.close(() => r()));
+    }
   });
 
   test('a failing provider leaves the auto certificate FAILED naming zone, provider and answer; earlier records are removed', async () => {

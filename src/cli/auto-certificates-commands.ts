@@ -1,6 +1,6 @@
 /** `certkeeper auto-certificates …`: the certificates certkeeper keeps alive. */
 import { Option, type Command } from 'commander';
-import type { Collection, Resource } from './api-client.js';
+import { ApiError, type Collection, type Resource } from './api-client.js';
 import { CliError } from './cli-config.js';
 import { collect, pagingOf, positiveInt, resolveId, runAction, seg, withConnection, withPaging, type CommandContext } from './command-kit.js';
 import { renderBlock, renderTable, resourcePairs, type Column } from './output.js';
@@ -29,10 +29,53 @@ export function autoCertificateBlock(res: Resource): string {
   return renderBlock(resourcePairs(res));
 }
 
-/** The validations of an order as blocks, one per challenge. */
-function validationsText(items: Array<Record<string, unknown>>): string {
-  const order = ['identifier', 'type', 'status', 'recordName', 'recordType', 'recordValue', 'httpPath', 'httpBody', 'instructions'];
-  return items.map((v) => renderBlock(order.filter((k) => v[k] !== undefined && v[k] !== null).map((k): [string, unknown] => [k.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase(), v[k]]))).join('\n');
+/** Exit code of `verify` when the server finds the manual challenges not visible yet. */
+export const RECORDS_NOT_VISIBLE_EXIT = 3;
+
+/** One pending challenge, as `GET /auto-certificates/{id}/validations` lists it. */
+export interface ValidationItem {
+  identifier?: string;
+  type?: string;
+  status?: string;
+  recordName?: string;
+  recordType?: string;
+  recordValue?: string;
+  httpPath?: string;
+  httpBody?: string;
+  instructions?: string;
+}
+
+/**
+ * The validations of an order as blocks, one per challenge, separated by a blank line: identifier,
+ * type and status; then the DNS record (name, type, value) or the HTTP resource (URL, path,
+ * body); then the instructions. Fields that do not apply are left out.
+ */
+export function validationsText(items: ValidationItem[]): string {
+  return items.map((v) => {
+    const pairs: Array<[string, unknown]> = [['identifier', v.identifier], ['type', v.type], ['status', v.status]];
+    if (v.recordName !== undefined || v.recordValue !== undefined) {
+      pairs.push(['record name', v.recordName], ['record type', v.recordType ?? 'TXT'], ['record value', v.recordValue]);
+    }
+    if (v.httpPath !== undefined || v.httpBody !== undefined) {
+      if (v.identifier && v.httpPath) pairs.push(['url', `http://${v.identifier}${v.httpPath}`]);
+      pairs.push(['http path', v.httpPath], ['http body', v.httpBody]);
+    }
+    if (v.instructions !== undefined) pairs.push(['instructions', v.instructions]);
+    return renderBlock(pairs.filter(([, value]) => value !== undefined && value !== null));
+  }).join('\n');
+}
+
+/**
+ * Prints the answer to a `verify` whose challenges are not visible yet (409 `records_not_visible`):
+ * the detail, each identifier with what is missing, and what to do. Returns the exit code.
+ */
+export function printRecordsNotVisible(ctx: CommandContext, err: ApiError, ref: string): number {
+  if (ctx.json && err.body) ctx.streams.out(err.body.endsWith('\n') ? err.body : err.body + '\n');
+  const lines = [`error: ${err.message}`];
+  for (const e of err.problem.errors ?? []) lines.push(`  - ${e.field}: ${e.message}`);
+  lines.push(`hint: nothing was sent to the CA. Publish what "certkeeper auto-certificates validations ${ref}" shows, wait until it is served, and run verify again (or add --force to let the CA try anyway)`);
+  ctx.streams.err(lines.join('\n') + '\n');
+  return RECORDS_NOT_VISIBLE_EXIT;
 }
 
 /**
@@ -195,17 +238,35 @@ export function registerAutoCertificateCommands(program: Command): void {
       }));
   }
 
-  withConnection(auto.command('validations').description('show the pending challenges of the open order').argument('<id>', 'auto certificate id or name'))
+  withConnection(auto.command('validations').description('show the pending challenges of the open order: the DNS records or HTTP files to publish').argument('<id>', 'auto certificate id or name'))
     .action((ref: string, _opts: unknown, cmd: Command) => runAction(cmd, async (ctx) => {
-      const list = await ctx.client.get<Collection<Record<string, unknown>>>(`${path(await resolveId(ctx, 'auto-certificates', ref))}/validations`);
+      const id = await resolveId(ctx, 'auto-certificates', ref);
+      const list = await ctx.client.get<Collection<ValidationItem>>(`${path(id)}/validations`);
       if (ctx.json) return ctx.printJson(list);
       if (list.items.length === 0) return ctx.streams.err('no pending validations\n');
       ctx.streams.out(validationsText(list.items));
+      const res = await ctx.client.get(path(id)).catch(() => null);
+      const challengeType = String(res?.properties.challengeType ?? '');
+      if (res?.metadata.state === 'AWAITING_VALIDATION' && challengeType.startsWith('manual-')) {
+        ctx.streams.err(`publish ${list.items.length === 1 ? 'this' : `these ${list.items.length}`}, then run "certkeeper auto-certificates verify ${ref}"\n`);
+      }
     }));
 
-  withConnection(auto.command('verify').description('tell certkeeper the manual challenges are published, so the order continues').argument('<id>', 'auto certificate id or name'))
-    .action((ref: string, _opts: unknown, cmd: Command) => runAction(cmd, async (ctx) => {
-      const res = await ctx.client.post(`${path(await resolveId(ctx, 'auto-certificates', ref))}/verify`);
+  withConnection(auto.command('verify').description('tell certkeeper the manual challenges are published: it checks they are visible, then lets the CA validate').argument('<id>', 'auto certificate id or name'))
+    .option('--force', 'skip certkeeper\'s own visibility check and let the CA validate now')
+    .option('--wait', 'wait until the certificate is issued (AVAILABLE) or FAILED (exit 1)')
+    .option('--timeout <seconds>', 'how long --wait waits', positiveInt, DEFAULT_WAIT_SECONDS)
+    .action((ref: string, opts: { force?: boolean; wait?: boolean; timeout: number }, cmd: Command) => runAction(cmd, async (ctx) => {
+      const id = await resolveId(ctx, 'auto-certificates', ref);
+      const before = opts.wait ? await ctx.client.get(path(id)) : null;
+      let res: Resource | undefined;
+      try {
+        res = await ctx.client.post<Resource | undefined>(`${path(id)}/verify`, opts.force ? { force: true } : {});
+      } catch (err) {
+        if (err instanceof ApiError && err.problem.code === 'records_not_visible') return printRecordsNotVisible(ctx, err, ref);
+        throw err;
+      }
+      if (opts.wait) return waitForIssuance(ctx, id, before, opts.timeout);
       if (ctx.json) return ctx.printJson(res ?? {});
       if (res) ctx.streams.out(autoCertificateBlock(res));
     }));

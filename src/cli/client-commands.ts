@@ -1,16 +1,18 @@
 /**
- * The client commands of `certkeeper`: `providers`, `auto-certificates`, `certificates` and
- * `events`, each a thin layer over the REST API (docs/cli.md is their reference).
+ * The client commands of `certkeeper`: `providers`, `dns-zones`, `auto-certificates`,
+ * `certificates` and `events`, each a thin layer over the REST API (docs/cli.md is their reference).
  */
 import type { Command } from 'commander';
 import { registerAutoCertificateCommands } from './auto-certificates-commands.js';
 import { registerCertificateCommands } from './certificates-commands.js';
+import { registerDnsZoneCommands } from './dns-zones-commands.js';
 import { registerEventCommands } from './events-commands.js';
 import { registerProviderCommands } from './providers-commands.js';
 
 /** Adds the client commands to `program`. */
 export function registerClientCommands(program: Command): void {
   registerProviderCommands(program);
+  registerDnsZoneCommands(program);
   registerAutoCertificateCommands(program);
   registerCertificateCommands(program);
   registerEventCommands(program);
@@ -18,5 +20,6 @@ export function registerClientCommands(program: Command): void {
 Client commands talk to a certkeeper server: --server <url> (or CERTKEEPER_SERVER), --token <token>
 (or CERTKEEPER_TOKEN, CERTKEEPER_ADMIN_TOKEN), else "server:" and "token:" in ~/.config/certkeeper/cli.yaml.
 Add --json to any of them for the raw API response. Exit code 0 on success, 1 on an error or a FAILED
-resource, 2 when --wait runs out of time.`);
+resource, 2 when --wait runs out of time, 3 when "auto-certificates verify" finds the manual challenges
+not visible yet.`);
 }

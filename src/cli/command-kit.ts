@@ -137,13 +137,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Lets a command take a name where the API wants an id: anything that is not a UUID is looked up
- * by `filter.name`; when exactly one resource has that name its id is used, else the argument
- * goes to the API unchanged (and a wrong one gets the API's own "not found").
+ * by `filter.<by>` (default `filter.name`; DNS zones use `zoneName`); when exactly one resource
+ * has that name its id is used, else the argument goes to the API unchanged (and a wrong one gets
+ * the API's own "not found").
  */
-export async function resolveId(ctx: CommandContext, collection: string, ref: string): Promise<string> {
+export async function resolveId(ctx: CommandContext, collection: string, ref: string, opts: { by?: string; normalise?: (ref: string) => string } = {}): Promise<string> {
   if (UUID.test(ref)) return ref;
   try {
-    const q = new URLSearchParams({ limit: '2', 'filter.name': ref });
+    const q = new URLSearchParams({ limit: '2', [`filter.${opts.by ?? 'name'}`]: opts.normalise ? opts.normalise(ref) : ref });
     const page = await ctx.client.get<Collection<Resource>>(`/${collection}?${q.toString()}`);
     if (page.total === 1 && page.items[0]) return page.items[0].id;
   } catch (err) {

@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { freePort } from '../harness/ports.js';
 import { cliRunner, expectOk } from './run-cli.js';
+import { seedProvider } from './seed.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -204,7 +205,9 @@ describe('certkeeper CLI', { concurrency: true }, () => {
   });
 
   test('a validation error prints every field error and exits 1', async () => {
-    const r = await cli(['auto-certificates', 'create', '--name', 'bad', '--provider', 'nobody', '--common-name', 'bad..name', '--san', 'www.*.example.com']);
+    // The names are checked once the provider is known to be usable: give one that is.
+    await seedProvider(server, 'seeded');
+    const r = await cli(['auto-certificates', 'create', '--name', 'bad', '--provider', 'seeded', '--common-name', 'bad..name', '--san', 'www.*.example.com']);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^error: 2 name\(s\) cannot be used/m);
@@ -212,7 +215,7 @@ describe('certkeeper CLI', { concurrency: true }, () => {
     assert.match(r.stderr, /^ {2}- properties\.subjectAlternativeNames\[0\]: .*wildcard/im);
 
     // --json also prints the problem document on stdout, for scripts.
-    const j = await cli(['auto-certificates', 'create', '--name', 'bad', '--provider', 'nobody', '--common-name', 'bad..name', '--json']);
+    const j = await cli(['auto-certificates', 'create', '--name', 'bad', '--provider', 'seeded', '--common-name', 'bad..name', '--json']);
     assert.equal(j.code, 1);
     const problem = JSON.parse(j.stdout);
     assert.equal(problem.code, 'invalid_names');

@@ -7,7 +7,7 @@
  *
  * On resume each step first asks the CA for the order's current status and continues from there.
  */
-import { randomUUID, createPrivateKey, type KeyObject } from 'node:crypto';
+import { randomUUID, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { AcmeClient } from '../acme/index.js';
 import { isRetryableAcmeError, AcmeError } from '../acme/index.js';
@@ -26,6 +26,11 @@ import { versionName } from './version-name.js';
 import { renewalTime } from './renewal-window.js';
 import { answerChallenges, ChallengeFailure, cleanupChallenges, prepareChallenges, publishAutomatic } from './challenges.js';
 import { PropagationError } from '../dns/dns01-solver.js';
+
+/** SHA-256 of the sorted name list: the identity of an exact name set for the rate budget. */
+export function namesHash(names: string[]): string {
+  return createHash('sha256').update([...names].sort().join('\n')).digest('hex');
+}
 
 /** Job kind of an issuance. */
 export const ISSUE_JOB = 'certificate.issue';
@@ -75,6 +80,8 @@ export function issuanceHandler(ctx: Context): JobHandler {
         created_at: iso(now),
         updated_at: iso(now),
         finished_at: null,
+        names_hash: namesHash(JSON.parse(ac.names_json) as string[]),
+        replaces: null,
       };
       await ctx.orders.insert(order);
     }

@@ -215,12 +215,31 @@ const m0002: Migration = {
   },
 };
 
+const m0003: Migration = {
+  async up(db: Kysely<any>) {
+    // Renewal automation: the ARI window of the active version (RFC 9773), the provider an
+    // attempt is using (fail-over), and the exact name set of each order for the rate budget.
+    for (const [name, type] of [
+      ['ari_window_start', 'text'], ['ari_window_end', 'text'], ['ari_next_check_at', 'text'], ['ari_explanation_url', 'text'],
+      ['current_provider_id', 'text'],
+    ] as const) {
+      await db.schema.alterTable('auto_certificates').addColumn(name, type).execute();
+    }
+    await db.schema.alterTable('orders').addColumn('names_hash', 'text').execute();
+    await db.schema.alterTable('orders').addColumn('replaces', 'text').execute();
+    await db.schema.createIndex('orders_names_hash').on('orders').columns(['names_hash', 'created_at']).execute();
+    await db.schema.createIndex('auto_certificates_next_attempt').on('auto_certificates').columns(['next_attempt_at']).execute();
+    await db.schema.createIndex('auto_certificates_ari_next_check').on('auto_certificates').columns(['ari_next_check_at']).execute();
+  },
+};
+
 /** Kysely migration provider: the ordered migrations of the schema for one back end. */
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
     getMigrations: async () => ({
       '0001_initial': m0001(dialect),
       '0002_dns_zones_and_challenges': m0002,
+      '0003_renewal_automation': m0003,
     }),
   };
 }

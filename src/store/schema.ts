@@ -56,6 +56,12 @@ export interface AutoCertificatesTable extends Audited {
   last_attempt_at: string | null;
   next_attempt_at: string | null;
   failure_count: number;
+  ari_window_start: string | null;
+  ari_window_end: string | null;
+  ari_next_check_at: string | null;
+  ari_explanation_url: string | null;
+  /** The provider the current attempts use (a fallback after fail-over), or null for the primary. */
+  current_provider_id: string | null;
 }
 
 export interface CertificatesTable extends Audited {
@@ -104,6 +110,10 @@ export interface OrdersTable {
   created_at: string;
   updated_at: string;
   finished_at: string | null;
+  /** SHA-256 of the sorted name list: the rate budget counts orders per exact name set. */
+  names_hash: string | null;
+  /** ARI certificate ID of the version this order replaces (RFC 9773 §5). */
+  replaces: string | null;
 }
 
 /** http-01 key authorizations of orders in flight: any instance's responder answers them. */

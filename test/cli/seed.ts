@@ -32,6 +32,7 @@ export async function seedAutoCertificate(server: RunningServer, providerId: str
     challenge_type: o.challengeType, key_policy: 'rotate', renew_before_days: null, profile: null,
     state: o.state, message: 'seeded by the test', last_issued_certificate_id: null, next_renewal_at: null,
     renewal_reason: null, last_attempt_at: null, next_attempt_at: null, failure_count: 0,
+    ari_window_start: null, ari_window_end: null, ari_next_check_at: null, ari_explanation_url: null, current_provider_id: null,
     created_at: now(), created_by: 'test', updated_at: now(), updated_by: 'test',
   });
   return id;

@@ -12,7 +12,9 @@ import { autoCertificateRoutes } from './routes/auto-certificates.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { eventRoutes } from './routes/events.js';
 import { dnsZoneRoutes } from './routes/dns-zones.js';
+import { notificationChannelRoutes } from './routes/notification-channels.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -88,6 +90,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) => send(reply, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
 
   await app.register(healthRoutes(ctx));
+  await app.register(metricsRoutes(ctx));
   await app.register(async (api) => {
     api.decorateRequest('principal', null as unknown as Principal);
     api.addHook('onRequest', async (req: FastifyRequest, reply) => {
@@ -104,6 +107,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     await api.register(autoCertificateRoutes(ctx));
     await api.register(certificateRoutes(ctx));
     await api.register(dnsZoneRoutes(ctx));
+    await api.register(notificationChannelRoutes(ctx));
     await api.register(eventRoutes(ctx));
   }, { prefix: BASE });
   return app;

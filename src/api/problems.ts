@@ -23,6 +23,7 @@ export const PROBLEMS = {
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   acme_error: { status: 502, title: 'The ACME CA refused or failed the request' },
+  notification_failed: { status: 502, title: 'The notification channel did not accept the message' },
   internal_error: { status: 500, title: 'Internal error' },
 } as const;
 

@@ -28,8 +28,18 @@ export interface Config {
   retentionDays: number;
   /** Maximum concurrent jobs of this instance. */
   workerConcurrency: number;
+  /** Seconds between scheduler ticks (due renewals, retries, ARI checks). */
+  schedulerIntervalSeconds: number;
+  /** Certificates per exact name set per 7 days before the local budget refuses new orders. */
+  rateBudgetPerNameSet: number;
   /** Recursive resolvers (`host:port`) for CNAME and zone-cut lookups; empty means the system's. */
   dnsResolvers: string[];
+  /** Days before notAfter at which expiry alerts fire (`CERTKEEPER_EXPIRY_ALERT_DAYS`), descending. */
+  expiryAlertDays: number[];
+  /** `/metrics` answers without a bearer token (`CERTKEEPER_METRICS_PUBLIC=1`). */
+  metricsPublic: boolean;
+  /** Per-certificate metric series while the repository has at most this many certificates; 0 turns them off. */
+  metricsPerCertificateLimit: number;
 }
 
 /** Thrown for a bad setting: the message names the variable and what to fix. */
@@ -70,6 +80,18 @@ function positiveInt(env: Env, name: string, dflt: number): number {
   return n;
 }
 
+/** `CERTKEEPER_METRICS_PER_CERTIFICATE`: `on` (default: up to 10,000 certificates), `off`, or another limit (a count of at least 2). */
+function perCertificateLimit(env: Env): number {
+  const v = (env.CERTKEEPER_METRICS_PER_CERTIFICATE ?? '').trim().toLowerCase();
+  if (v === '' || v === 'on' || v === 'true' || v === '1') return 10_000;
+  if (v === 'off' || v === 'false' || v === '0') return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 2 || n > 1_000_000) {
+    throw new ConfigError(`CERTKEEPER_METRICS_PER_CERTIFICATE: expected on, off or a certificate count limit (2 to 1000000), got "${env.CERTKEEPER_METRICS_PER_CERTIFICATE}"`);
+  }
+  return n;
+}
+
 /** Reads and validates the configuration from `env`. */
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = resolve(env.CERTKEEPER_DATA_DIR || './data');
@@ -94,6 +116,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.CERTKEEPER_LOG_LEVEL || 'info',
     retentionDays: positiveInt(env, 'CERTKEEPER_RETENTION_DAYS', 30),
     workerConcurrency: positiveInt(env, 'CERTKEEPER_WORKER_CONCURRENCY', 8),
+    rateBudgetPerNameSet: positiveInt(env, 'CERTKEEPER_RATE_BUDGET_PER_NAME_SET', 5),
+    schedulerIntervalSeconds: positiveInt(env, 'CERTKEEPER_SCHEDULER_INTERVAL_SECONDS', 60),
     dnsResolvers: (env.CERTKEEPER_DNS_RESOLVERS ?? '').split(/[\s,]+/).filter(Boolean).map((r) => {
       const m = /^(?:\[([^\]]+)\](?::\d{1,5})?|([\d.]+)(?::\d{1,5})?|([0-9a-fA-F:]+))$/.exec(r);
       if (!m || isIP(m[1] ?? m[2] ?? m[3] ?? '') === 0) {
@@ -101,5 +125,15 @@ export function loadConfig(env: Env = process.env): Config {
       }
       return r;
     }),
+    expiryAlertDays: (() => {
+      const v = env.CERTKEEPER_EXPIRY_ALERT_DAYS?.trim() || '30,14,7,3,1';
+      const days = v.split(/[\s,]+/).filter(Boolean).map(Number);
+      if (days.length === 0 || days.length > 20 || days.some((d) => !Number.isInteger(d) || d < 1 || d > 365)) {
+        throw new ConfigError(`CERTKEEPER_EXPIRY_ALERT_DAYS: expected a comma-separated list of up to 20 whole days between 1 and 365 (e.g. 30,14,7,3,1), got "${v}"`);
+      }
+      return [...new Set(days)].sort((a, b) => b - a);
+    })(),
+    metricsPublic: env.CERTKEEPER_METRICS_PUBLIC === '1' || env.CERTKEEPER_METRICS_PUBLIC === 'true',
+    metricsPerCertificateLimit: perCertificateLimit(env),
   };
 }

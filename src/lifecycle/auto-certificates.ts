@@ -8,6 +8,7 @@ import type { AutoCertificateRow } from '../store/repositories.js';
 import { iso } from '../store/time.js';
 import type { Context } from './context.js';
 import { ISSUE_JOB, requestIssuance } from './issuance.js';
+import { replanRenewal } from './renewal-plan.js';
 import { missingManualRecords, solverFor, validationItems, zoneLookup } from './challenges.js';
 import { challengeRecordName } from '../dns/dns01-solver.js';
 import { matchZone } from '../dns/zone-match.js';
@@ -181,6 +182,8 @@ export async function updateAutoCertificate(ctx: Context, tenantId: string, acto
   await ctx.events.append({ tenantId, type: 'auto_certificate.updated', subjectType: 'auto-certificate', subjectId: id, actor, message: `auto certificate ${row.name} updated` });
   const namesChanged = set.names_json !== undefined && set.names_json !== row.names_json;
   const keyChanged = set.key_algorithm !== undefined && set.key_algorithm !== row.key_algorithm;
+  const updated = (await ctx.autoCertificates.get(tenantId, id))!;
+  await replanRenewal(ctx, updated);
   if ((namesChanged || keyChanged) && row.state !== 'PAUSED') {
     await requestIssuance(ctx, tenantId, id, { reason: namesChanged ? 'names changed' : 'key algorithm changed', rekey: keyChanged });
   }

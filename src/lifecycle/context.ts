@@ -12,6 +12,7 @@ import type { DnsProviders } from './dns-zones.js';
 import type { DnsServerAddress } from '../dns/wire/dns-query.js';
 import type { Clock } from '../store/time.js';
 import type { AcmeClients } from './acme-clients.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /** Everything a lifecycle operation or a route needs. */
 export interface Context {
@@ -34,6 +35,8 @@ export interface Context {
   dnsProviders: DnsProviders;
   /** Recursive resolvers for CNAME and zone-cut lookups (CERTKEEPER_DNS_RESOLVERS, else the system's). */
   dnsResolvers: DnsServerAddress[];
+  /** Prometheus metrics of this process (`/metrics`); issuance reports its outcomes here. */
+  metrics: Metrics;
   /** Wakes the worker after work was enqueued. */
   kick(): void;
 }

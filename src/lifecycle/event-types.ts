@@ -29,6 +29,11 @@ export const EVENT_TYPES = [
   'certificate.deleted',
   'certificate.expiring',
   'certificate.expired',
+  'notification_channel.created',
+  'notification_channel.updated',
+  'notification_channel.deleted',
+  'notification_channel.disabled',
+  'notification_channel.test',
 ] as const;
 
 /** One event name of the vocabulary. */

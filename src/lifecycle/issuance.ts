@@ -10,7 +10,7 @@
 import { randomUUID, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { AcmeClient } from '../acme/index.js';
-import { isRetryableAcmeError, AcmeError } from '../acme/index.js';
+import { isRetryableAcmeError, isAcmeProblem, AcmeError, AcmeTransportError, ariCertificateId } from '../acme/index.js';
 import { generatePrivateKey, privateKeyToPem } from '../pki/keys.js';
 import { keyAlgorithmOf } from '../pki/keys.js';
 import { createCsr } from '../pki/csr.js';
@@ -23,7 +23,7 @@ import { certificateKeyContext, orderKeyContext, type Context } from './context.
 import type { JobHandler, JobOutcome } from './worker.js';
 import { nextAttemptAt } from './backoff.js';
 import { versionName } from './version-name.js';
-import { renewalTime } from './renewal-window.js';
+import { renewalDecision } from './renewal-plan.js';
 import { answerChallenges, ChallengeFailure, cleanupChallenges, prepareChallenges, publishAutomatic } from './challenges.js';
 import { PropagationError } from '../dns/dns01-solver.js';
 
@@ -42,6 +42,19 @@ const ISSUANCE_TIMEOUT_MS = 5 * 60_000;
 /** A failure that retrying cannot fix (the order or the request itself is wrong). */
 class IssuanceFailure extends Error {
   override name = 'IssuanceFailure';
+}
+
+/** The provider cannot be used right now (FAILED or still registering): a reason to fail over. */
+class ProviderUnavailable extends Error {
+  override name = 'ProviderUnavailable';
+}
+
+/** The local rate budget for this exact name set is spent until `retryAfter`. */
+export class BudgetExceeded extends Error {
+  override name = 'BudgetExceeded';
+  constructor(message: string, readonly retryAfter: Date) {
+    super(message);
+  }
 }
 
 /** Enqueues an issuance of `autoCertificateId` unless one is in flight. */
@@ -65,7 +78,7 @@ export function issuanceHandler(ctx: Context): JobHandler {
         id: randomUUID(),
         tenant_id: ac.tenant_id,
         auto_certificate_id: ac.id,
-        provider_id: ac.provider_id,
+        provider_id: ac.current_provider_id ?? ac.provider_id,
         names_json: ac.names_json,
         key_algorithm: ac.key_algorithm,
         rekey: payload.rekey ? 1 : 0,
@@ -94,9 +107,11 @@ export function issuanceHandler(ctx: Context): JobHandler {
       updated_at: iso(now),
     });
     try {
-      if (!provider) throw new IssuanceFailure('the provider of this auto certificate no longer exists');
-      if (provider.state !== 'AVAILABLE') throw new IssuanceFailure(`provider ${provider.name} is ${provider.state}: ${provider.message}`);
-      await runOrder(ctx, ac, provider, order, signal, { verified: !!payload.verified });
+      if (!provider) throw new ProviderUnavailable('the provider of this order no longer exists');
+      if (provider.state !== 'AVAILABLE') throw new ProviderUnavailable(`provider ${provider.name} is ${provider.state}: ${provider.message}`);
+      const started = Date.now();
+      const result = await runOrder(ctx, ac, provider, order, signal, { verified: !!payload.verified });
+      if (result === 'issued') ctx.metrics.issuance(provider.server, 'issued', (Date.now() - started) / 1000);
       return { status: 'done' };
     } catch (err) {
       if (signal.aborted) return { status: 'retry', at: new Date(), error: 'interrupted by shutdown' };
@@ -105,31 +120,117 @@ export function issuanceHandler(ctx: Context): JobHandler {
   };
 }
 
-async function recordFailure(ctx: Context, ac: AutoCertificateRow, order: OrderRow, job: Job, err: unknown): Promise<JobOutcome> {
+/** Failures the CA is to blame for (unreachable, 5xx, rate-limited, account unusable): fail-over helps. */
+function isCaFault(err: unknown): boolean {
+  if (err instanceof ProviderUnavailable) return true;
+  if (err instanceof AcmeTransportError) return true;
+  if (isAcmeProblem(err)) {
+    const status = err.status;
+    return isAcmeProblem(err, 'rateLimited') || isAcmeProblem(err, 'serverInternal') || isAcmeProblem(err, 'badNonce') || status >= 500;
+  }
+  return false;
+}
+
+/** Base and cap of the retry backoff (issue 4: 5 minutes doubling to a 24-hour cap). */
+const RETRY_BASE_MS = 5 * 60_000;
+const RETRY_CAP_MS = 24 * 3_600_000;
+
+/**
+ * Records a failed attempt: the next provider in line when the CA is at fault (fail-over), else
+ * the next attempt after exponential backoff (never before the CA's Retry-After). A retryable
+ * failure keeps the order open, so the next attempt resumes it at the same CA.
+ */
+async function recordFailure(ctx: Context, ac: AutoCertificateRow, order: OrderRow, _job: Job, err: unknown): Promise<JobOutcome> {
   const now = ctx.clock();
   const message = describeError(err);
-  const retryable = !(err instanceof IssuanceFailure) && !(err instanceof ChallengeFailure) && !(err instanceof PropagationError) && (isRetryableAcmeError(err) || !(err instanceof AcmeError));
+  const retryAfter = (err as { retryAfter?: Date }).retryAfter;
+  const resumable = !(err instanceof IssuanceFailure) && !(err instanceof ChallengeFailure) && !(err instanceof PropagationError) && !(err instanceof BudgetExceeded)
+    && (isRetryableAcmeError(err) || !(err instanceof AcmeError));
   const failureCount = ac.failure_count + 1;
-  ctx.logger.warn({ autoCertificate: ac.id, order: order.id, retryable, error: message }, 'issuance failed');
-  if (retryable && job.attempts < 6) {
-    const at = nextAttemptAt(now, job.attempts, { baseMs: 30_000, capMs: 3_600_000, retryAfter: (err as { retryAfter?: Date }).retryAfter });
-    await ctx.autoCertificates.update(ac.tenant_id, ac.id, {
-      failure_count: failureCount, next_attempt_at: iso(at), message: `Attempt ${failureCount} failed, retrying at ${iso(at)}: ${message}`, updated_at: iso(now),
-    });
-    await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.renewal_failed', subjectType: 'auto-certificate', subjectId: ac.id, actor: 'system', message, data: { retryAt: iso(at), failureCount } });
-    return { status: 'retry', at, error: message };
+  const chain = [ac.provider_id, ...(JSON.parse(ac.fallback_provider_ids) as string[])];
+  const position = Math.max(0, chain.indexOf(order.provider_id));
+  const failover = isCaFault(err) && position < chain.length - 1;
+  let nextProvider: string | null = null;
+  let at: Date;
+  if (failover) {
+    nextProvider = chain[position + 1]!;
+    at = now;
+  } else {
+    at = err instanceof BudgetExceeded ? err.retryAfter : nextAttemptAt(now, failureCount, { baseMs: RETRY_BASE_MS, capMs: RETRY_CAP_MS, retryAfter });
   }
-  await ctx.orders.update(order.id, { error: message, finished_at: iso(now), updated_at: iso(now) });
-  await cleanupChallenges(ctx, order);
-  await ctx.autoCertificates.update(ac.tenant_id, ac.id, { state: 'FAILED', failure_count: failureCount, message, updated_at: iso(now) });
-  await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.renewal_failed', subjectType: 'auto-certificate', subjectId: ac.id, actor: 'system', message, data: { failureCount } });
-  return { status: 'failed', error: message };
+  const closeOrder = failover || !resumable;
+  if (closeOrder) {
+    await ctx.orders.update(order.id, { error: message, finished_at: iso(now), updated_at: iso(now) });
+    await cleanupChallenges(ctx, order);
+  }
+  const active = ac.last_issued_certificate_id ? await ctx.certificates.get(ac.tenant_id, ac.last_issued_certificate_id) : undefined;
+  // The louder alert: the active version will have expired before the next attempt.
+  const critical = !!active && active.state !== 'REVOKED' && Date.parse(active.not_after) <= at.getTime();
+  const nextProviderName = nextProvider ? (await ctx.providers.get(ac.tenant_id, nextProvider))?.name ?? nextProvider : null;
+  const summary = failover
+    ? `Attempt ${failureCount} failed at the CA (${message}); failing over to provider ${nextProviderName} now`
+    : `Attempt ${failureCount} failed: ${message}. Next attempt at ${iso(at)}${critical ? ' — AFTER the active certificate expires' : ''}`;
+  ctx.logger.warn({ autoCertificate: ac.id, order: order.id, failover, resumable, error: message }, 'issuance failed');
+  await ctx.autoCertificates.update(ac.tenant_id, ac.id, {
+    state: 'FAILED',
+    failure_count: failureCount,
+    next_attempt_at: iso(at),
+    // After the last fallback, the next round starts again at the primary.
+    current_provider_id: failover ? nextProvider : null,
+    message: summary,
+    updated_at: iso(now),
+  });
+  await ctx.events.append({
+    tenantId: ac.tenant_id, type: 'certificate.renewal_failed', subjectType: 'auto-certificate', subjectId: ac.id, actor: 'system', message: summary,
+    data: { failureCount, retryAt: iso(at), critical, error: message, provider: order.provider_id, ...(nextProvider ? { failoverTo: nextProvider } : {}), ...(active ? { activeNotAfter: active.not_after } : {}) },
+  });
+  const provider = await ctx.providers.get(ac.tenant_id, order.provider_id);
+  ctx.metrics.issuance(provider?.server ?? 'unknown', closeOrder && !failover ? 'failed' : 'retry', Math.max(0, (now.getTime() - Date.parse(order.created_at)) / 1000));
+  if (failover) ctx.kick();
+  return { status: 'done' };
 }
 
 /** A user-facing description of an error; never carries key material. */
 function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** Orders per exact name set that may end in a certificate within a week (Let's Encrypt allows 5). */
+function budgetPerWeek(ctx: Context): number {
+  return ctx.config.rateBudgetPerNameSet;
+}
+
+/**
+ * The local rate budget: refuses a new order when the exact name set already got its weekly share
+ * of certificates, so a loop (a script renewing on every run, a flapping deployment) cannot burn
+ * the CA's limit. The next attempt is when the oldest of those falls out of the week.
+ */
+async function checkBudget(ctx: Context, order: OrderRow): Promise<void> {
+  if (!order.names_hash) return;
+  const weekAgo = new Date(ctx.clock().getTime() - 7 * 86_400_000);
+  const issued = await ctx.db.kysely.selectFrom('orders').select('created_at')
+    .where('names_hash', '=', order.names_hash).where('created_at', '>', iso(weekAgo)).where('certificate_id', 'is not', null)
+    .orderBy('created_at').execute();
+  const budget = budgetPerWeek(ctx);
+  if (issued.length >= budget) {
+    const until = new Date(Date.parse(issued[0]!.created_at) + 7 * 86_400_000);
+    throw new BudgetExceeded(`the local rate budget is spent: ${issued.length} certificates for exactly these names in the last 7 days (limit ${budget}, CERTKEEPER_RATE_BUDGET_PER_NAME_SET); next possible at ${iso(until)}`, until);
+  }
+}
+
+/** The ARI certificate ID of the version this order replaces, when the CA supports ARI (RFC 9773 §5). */
+async function replacedCertificateId(ctx: Context, client: AcmeClient, ac: AutoCertificateRow, order: OrderRow, signal: AbortSignal): Promise<string | null> {
+  if (!ac.last_issued_certificate_id) return null;
+  const active = await ctx.certificates.get(ac.tenant_id, ac.last_issued_certificate_id);
+  if (!active || active.provider_id !== order.provider_id) return null;
+  const directory = await client.getDirectory(signal);
+  if (!directory.renewalInfo) return null;
+  try {
+    return ariCertificateId(active.certificate_pem);
+  } catch {
+    return null;
+  }
 }
 
 /** Parks the order until the user has published the manual challenges and called verify. */
@@ -149,11 +250,22 @@ async function runOrder(ctx: Context, ac: AutoCertificateRow, provider: Provider
   };
 
   if (order.step === 'new') {
-    const created = await client.newOrder({
+    await checkBudget(ctx, order);
+    const replaces = await replacedCertificateId(ctx, client, ac, order, signal);
+    const request = {
       // RFC 8738: IP addresses are identifiers of type "ip".
       identifiers: names.map((value) => ({ type: isIP(value) ? 'ip' as const : 'dns' as const, value })),
       ...(ac.profile ?? provider.profile ? { profile: (ac.profile ?? provider.profile)! } : {}),
-    }, signal);
+    };
+    let created;
+    try {
+      created = await client.newOrder({ ...request, ...(replaces ? { replaces } : {}) }, signal);
+    } catch (err) {
+      // RFC 9773 §5: the version was already replaced (by an earlier attempt): order without it.
+      if (!replaces || !isAcmeProblem(err, 'alreadyReplaced')) throw err;
+      created = await client.newOrder(request, signal);
+    }
+    if (replaces) await save({ replaces });
     await save({ step: 'authorizing', order_url: created.url, finalize_url: created.order.finalize, authorizations_json: JSON.stringify(created.order.authorizations) });
     await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.order_created', subjectType: 'auto-certificate', subjectId: ac.id, actor: 'system', message: `Order ${created.url} created at ${provider.name} for ${names.length} name(s)`, data: { orderUrl: created.url } });
   }
@@ -247,7 +359,6 @@ async function storeVersion(ctx: Context, ac: AutoCertificateRow, provider: Prov
   const now = ctx.clock();
   const id = randomUUID();
   const name = versionName(ac.common_name, now);
-  const renewal = renewalTime(facts.notBefore, facts.notAfter, ac.renew_before_days);
   const retentionMs = ctx.config.retentionDays * 86_400_000;
   let superseded: string | null = null;
   await ctx.db.kysely.transaction().execute(async (tx) => {
@@ -294,14 +405,23 @@ async function storeVersion(ctx: Context, ac: AutoCertificateRow, provider: Prov
         }, tx);
       }
     }
+    const inserted = (await ctx.certificates.get(ac.tenant_id, id, tx))!;
+    // A new version: the CA's window for the old one no longer applies until fetched for this one.
+    const fresh = { ...ac, ari_window_start: null, ari_window_end: null };
+    const renewal = renewalDecision(now, fresh, inserted);
     await ctx.autoCertificates.update(ac.tenant_id, ac.id, {
       last_issued_certificate_id: id,
       state: 'AVAILABLE',
       message: `Certificate ${name} issued by ${provider.name}, valid until ${iso(facts.notAfter)}`,
       failure_count: 0,
       next_attempt_at: null,
+      current_provider_id: null,
+      ari_window_start: null,
+      ari_window_end: null,
+      ari_explanation_url: null,
+      ari_next_check_at: iso(now),
       next_renewal_at: iso(renewal.at),
-      renewal_reason: renewal.reason,
+      renewal_reason: `${renewal.reason}: ${renewal.message}`,
       updated_at: iso(now),
     }, tx);
     await ctx.orders.update(order.id, { step: 'done', certificate_id: id, finished_at: iso(now), updated_at: iso(now), key_enc: null }, tx);

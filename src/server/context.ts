@@ -16,6 +16,7 @@ import { parseServerAddress } from '../dns/wire/dns-query.js';
 import { systemClock, type Clock } from '../store/time.js';
 import { AcmeClients } from '../lifecycle/acme-clients.js';
 import type { Context } from '../lifecycle/context.js';
+import { Metrics } from '../metrics/metrics.js';
 
 /** Opens everything a server needs. `kick` is wired to the worker once it exists. */
 export async function createContext(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Context> {
@@ -26,6 +27,7 @@ export async function createContext(config: Config, logger: Logger, clock: Clock
   }
   const db = await openDatabase(config.databaseUrl);
   const vault = new KeyVault(master.key);
+  const metrics = new Metrics({ db, clock, logger, perCertificateLimit: config.metricsPerCertificateLimit });
   return {
     config,
     db,
@@ -40,11 +42,12 @@ export async function createContext(config: Config, logger: Logger, clock: Clock
     autoCertificates: new AutoCertificatesRepository(db),
     certificates: new CertificatesRepository(db),
     orders: new OrdersRepository(db),
-    acme: new AcmeClients(vault),
+    acme: new AcmeClients(vault, { onRequest: metrics.acmeRequest }),
     dnsZones: new DnsZonesRepository(db),
     challenges: new ChallengesRepository(db),
     dnsProviders: new DnsProviders({ vault, config, logger }),
     dnsResolvers: (config.dnsResolvers.length ? config.dnsResolvers : getServers()).map((s) => parseServerAddress(s)),
+    metrics,
     kick: () => undefined,
   };
 }

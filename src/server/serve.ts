@@ -12,7 +12,9 @@ import { Worker } from '../lifecycle/worker.js';
 import { ISSUE_JOB, issuanceHandler } from '../lifecycle/issuance.js';
 import { REGISTER_JOB, registrationHandler } from '../lifecycle/providers.js';
 import { sweepRepository } from '../lifecycle/certificates.js';
+import { Scheduler } from '../lifecycle/scheduler.js';
 import { createHttp01Responder } from '../http01/responder.js';
+import { startNotifications, type NotificationService } from '../notify/notifications.js';
 import { buildApp } from '../api/app.js';
 import { DEFAULT_TENANT } from '../api/auth.js';
 import type { Clock } from '../store/time.js';
@@ -22,7 +24,10 @@ import { createLogger } from './logger.js';
 /** A running server. */
 export interface RunningServer {
   ctx: Context;
+  scheduler: Scheduler;
   app: FastifyInstance;
+  /** The notification dispatcher and expiry scan. */
+  notifications: NotificationService;
   /** Base URL of the API, e.g. `http://127.0.0.1:8080`. */
   url: string;
   /** Port of the http-01 responder, or null when disabled. */
@@ -84,6 +89,9 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
     throw err;
   }
   await worker.start();
+  const notifications = startNotifications(ctx);
+  const scheduler = new Scheduler(ctx, config.schedulerIntervalSeconds * 1000);
+  scheduler.start();
 
   const sweep = async () => {
     try {
@@ -104,13 +112,17 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
   let stopped = false;
   return {
     ctx,
+    scheduler,
     app,
+    notifications,
     url: `http://${host}:${address.port}`,
     http01Port,
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      await notifications.stop();
+      await scheduler.stop();
       await worker.stop();
       await app.close();
       if (http01) await new Promise<void>((r) => http01!.close(() => r()));

@@ -230,6 +230,77 @@ const m0003: Migration = {
     await db.schema.createIndex('orders_names_hash').on('orders').columns(['names_hash', 'created_at']).execute();
     await db.schema.createIndex('auto_certificates_next_attempt').on('auto_certificates').columns(['next_attempt_at']).execute();
     await db.schema.createIndex('auto_certificates_ari_next_check').on('auto_certificates').columns(['ari_next_check_at']).execute();
+    // Metrics and alert scans aggregate by state and source over expiry: keep them index-only.
+    await db.schema.createIndex('certificates_state_source_not_after').on('certificates').columns(['state', 'source', 'not_after']).execute();
+    await db.schema.createIndex('auto_certificates_state').on('auto_certificates').columns(['state']).execute();
+  },
+};
+
+const m0004: Migration = {
+  async up(db: Kysely<any>) {
+    // Notifications: channels, one delivery per (channel, event) with its retries, the shared
+    // read position of the event log, and the expiry thresholds already alerted per version.
+    await audited(
+      db.schema.createTable('notification_channels')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('events_json', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('settings_json', 'text', (c) => c.notNull())
+        .addColumn('credentials_enc', 'text')
+        .addColumn('start_event_id', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('last_delivery_at', 'text'),
+    ).execute();
+    await db.schema.createIndex('notification_channels_tenant_name').unique().on('notification_channels').columns(['tenant_id', 'name']).execute();
+
+    await db.schema.createTable('notification_deliveries')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('channel_id', 'text', (c) => c.notNull())
+      .addColumn('event_id', 'integer', (c) => c.notNull())
+      .addColumn('event_type', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+      .addColumn('lease_owner', 'text')
+      .addColumn('lease_expires_at', 'text')
+      .addColumn('last_error', 'text')
+      .addColumn('last_status', 'integer')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addColumn('delivered_at', 'text')
+      .execute();
+    await db.schema.createIndex('notification_deliveries_channel_event').unique().on('notification_deliveries').columns(['channel_id', 'event_id']).execute();
+    await db.schema.createIndex('notification_deliveries_due').on('notification_deliveries').columns(['state', 'next_attempt_at']).execute();
+    await db.schema.createIndex('notification_deliveries_channel_created').on('notification_deliveries').columns(['channel_id', 'created_at']).execute();
+
+    await db.schema.createTable('notification_cursor')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('last_event_id', 'integer', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+
+    await db.schema.createTable('expiry_alerts')
+      .addColumn('certificate_id', 'text', (c) => c.notNull())
+      .addColumn('threshold_days', 'integer', (c) => c.notNull())
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('not_after', 'text', (c) => c.notNull())
+      .addColumn('sent', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('expiry_alerts_pk', ['certificate_id', 'threshold_days'])
+      .execute();
+    await db.schema.createIndex('expiry_alerts_not_after').on('expiry_alerts').columns(['not_after']).execute();
+    // The dispatcher starts after the events that exist now: no channel can predate this migration.
+    await db.insertInto('notification_cursor').columns(['id', 'last_event_id', 'updated_at'])
+      .expression(db.selectFrom('events').select((eb) => [
+        eb.val('events').as('id'),
+        eb.fn.coalesce(eb.fn.max('id'), eb.lit(0)).as('last_event_id'),
+        eb.val(new Date().toISOString()).as('updated_at'),
+      ]))
+      .execute();
   },
 };
 
@@ -240,6 +311,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
       '0001_initial': m0001(dialect),
       '0002_dns_zones_and_challenges': m0002,
       '0003_renewal_automation': m0003,
+      '0004_notifications': m0004,
     }),
   };
 }

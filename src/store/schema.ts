@@ -206,6 +206,65 @@ export interface ChallengesTable {
   updated_at: string;
 }
 
+/** A notification channel: e-mail over SMTP or a webhook (generic signed JSON or a chat preset). */
+export interface NotificationChannelsTable extends Audited {
+  id: string;
+  name: string;
+  /** `email` or `webhook`. */
+  type: string;
+  /** JSON array of event types and `<prefix>.*` / `*` patterns. */
+  events_json: string;
+  enabled: number;
+  /** JSON of the non-secret settings; a webhook URL appears here only in its redacted form. */
+  settings_json: string;
+  /** Envelope of the credentials object (JSON), including a webhook's full URL. */
+  credentials_enc: string | null;
+  /** Events with an id at or below this one predate the channel and are not delivered to it. */
+  start_event_id: number;
+  state: string;
+  message: string;
+  last_delivery_at: string | null;
+}
+
+/** One event to deliver to one channel, with its retry state. Unique per (channel, event). */
+export interface NotificationDeliveriesTable {
+  id: string;
+  tenant_id: string;
+  channel_id: string;
+  event_id: number;
+  event_type: string;
+  /** pending → sending → delivered | failed | cancelled (pending again between retries). */
+  state: string;
+  attempts: number;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  last_error: string | null;
+  /** HTTP status or SMTP reply code of the last attempt, when there was one. */
+  last_status: number | null;
+  created_at: string;
+  updated_at: string;
+  delivered_at: string | null;
+}
+
+/** How far the notification dispatcher has read the event log (one row, shared by every instance). */
+export interface NotificationCursorTable {
+  id: string;
+  last_event_id: number;
+  updated_at: string;
+}
+
+/** Expiry thresholds already handled per certificate version: the unique key makes each alert once. */
+export interface ExpiryAlertsTable {
+  certificate_id: string;
+  threshold_days: number;
+  tenant_id: string;
+  not_after: string;
+  /** 1 when this threshold raised the event, 0 when a more urgent one crossed at the same time did. */
+  sent: number;
+  created_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   providers: ProvidersTable;
@@ -218,4 +277,8 @@ export interface Database {
   api_tokens: ApiTokensTable;
   dns_zones: DnsZonesTable;
   challenges: ChallengesTable;
+  notification_channels: NotificationChannelsTable;
+  notification_deliveries: NotificationDeliveriesTable;
+  notification_cursor: NotificationCursorTable;
+  expiry_alerts: ExpiryAlertsTable;
 }

@@ -73,7 +73,7 @@ test('a server killed mid-order resumes the same order after restart', async () 
   await validationSeen;
   await proc.kill();
   const ordersBefore = pebble.logText().split('\n').filter((l) => l.includes('POST /order-plz')).length;
-  assert.equal(ordersBefore, 1);
+  assert.equal(ordersBefore, 1, proc.output());
 
   proc = await startServeProcess(env, api);
   holding = false;

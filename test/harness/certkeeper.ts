@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { createLogger } from '../../src/server/logger.js';
+import type { Clock } from '../../src/store/time.js';
 
 /** A JSON response. */
 export interface ApiResponse<T = any> {
@@ -35,8 +36,8 @@ export interface CertkeeperHandle {
   stop(): Promise<void>;
 }
 
-/** Starts certkeeper with `CERTKEEPER_*` overrides. */
-export async function startCertkeeper(env: Record<string, string> = {}): Promise<CertkeeperHandle> {
+/** Starts certkeeper with `CERTKEEPER_*` overrides (and, optionally, an injected clock). */
+export async function startCertkeeper(env: Record<string, string> = {}, opts: { clock?: Clock } = {}): Promise<CertkeeperHandle> {
   const dataDir = env.CERTKEEPER_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'ck-data-'));
   const token = env.CERTKEEPER_ADMIN_TOKEN ?? randomBytes(24).toString('base64url');
   const config = loadConfig({
@@ -51,7 +52,7 @@ export async function startCertkeeper(env: Record<string, string> = {}): Promise
   const lines: string[] = [];
   const responses: string[] = [];
   const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
-  const server = await startServer(config, { logger: createLogger('debug', sink), announce: (m) => lines.push(m) });
+  const server = await startServer(config, { logger: createLogger('debug', sink), announce: (m) => lines.push(m), ...(opts.clock ? { clock: opts.clock } : {}) });
   const url = server.url;
   const api = async <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> => {
     const res = await fetch(url + path, {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backoffDelayMs, nextAttemptAt } from '../../src/lifecycle/backoff.js';
-import { renewalTime } from '../../src/lifecycle/renewal-window.js';
+import { decideRenewal, type RenewalInput } from '../../src/lifecycle/renewal-policy.js';
 import { versionName } from '../../src/lifecycle/version-name.js';
 import { boundedMap } from '../../src/lifecycle/bounded-map.js';
 import { isPrivateAddress, checkOutboundUrl } from '../../src/lifecycle/address-policy.js';
@@ -12,16 +12,34 @@ test('version names are <commonName>_<UTC timestamp>', () => {
   assert.equal(versionName('*.example.com', new Date('2026-01-02T03:04:05Z')), '*.example.com_20260102T030405Z');
 });
 
-test('renewal: one third of the lifetime remains, or renewBeforeDays', () => {
-  const nb = new Date('2026-01-01T00:00:00Z');
+test('renewal policy chain: each rule with a fixed clock', () => {
   const day = 86_400_000;
-  assert.equal(renewalTime(nb, new Date(nb.getTime() + 90 * day), null).at.toISOString(), new Date(nb.getTime() + 60 * day).toISOString());
-  assert.equal(renewalTime(nb, new Date(nb.getTime() + 45 * day), null).at.toISOString(), new Date(nb.getTime() + 30 * day).toISOString());
-  const six = renewalTime(nb, new Date(nb.getTime() + 6 * day), null);
-  assert.equal(six.at.toISOString(), new Date(nb.getTime() + 4 * day).toISOString());
-  const fixed = renewalTime(nb, new Date(nb.getTime() + 90 * day), 10);
-  assert.equal(fixed.at.toISOString(), new Date(nb.getTime() + 80 * day).toISOString());
-  assert.match(fixed.reason, /renewBeforeDays/);
+  const nb = new Date('2026-01-01T00:00:00Z');
+  const now = new Date('2026-01-10T00:00:00Z');
+  const active = (days: number, extra: Partial<NonNullable<RenewalInput['active']>> = {}) => ({ serialNumber: 'abc', names: ['a.example'], keyAlgorithm: 'ecdsa256', notBefore: nb, notAfter: new Date(nb.getTime() + days * day), revoked: false, ...extra });
+  const input = (a: RenewalInput['active'], more: Partial<RenewalInput> = {}): RenewalInput => ({ now, wanted: { names: ['a.example'], keyAlgorithm: 'ecdsa256', renewBeforeDays: null }, active: a, ari: null, ...more });
+  // one third of the lifetime left: 30 days of 90, 15 of 45, 2 of 6
+  assert.equal(decideRenewal(input(active(90))).at.getTime(), nb.getTime() + 60 * day);
+  assert.equal(decideRenewal(input(active(45))).at.getTime(), nb.getTime() + 30 * day);
+  const six = decideRenewal(input(active(6)));
+  assert.equal(six.at.getTime(), nb.getTime() + 4 * day);
+  assert.equal(six.reason, 'lifetime_fraction');
+  assert.match(six.message, /2 days/);
+  const fixed = decideRenewal(input(active(90), { wanted: { names: ['a.example'], keyAlgorithm: 'ecdsa256', renewBeforeDays: 10 } }));
+  assert.deepEqual([fixed.reason, fixed.at.getTime()], ['renew_before_days', nb.getTime() + 80 * day]);
+  assert.deepEqual([decideRenewal(input(null)).reason, decideRenewal(input(null)).at], ['no_active_version', now]);
+  assert.equal(decideRenewal(input(active(90, { names: ['a.example', 'b.example'] }))).reason, 'names_changed');
+  assert.equal(decideRenewal(input(active(90, { keyAlgorithm: 'rsa2048' }))).reason, 'key_algorithm_changed');
+  assert.equal(decideRenewal(input(active(90, { revoked: true }))).reason, 'active_revoked');
+  // ARI: a stable point inside the window; a window already past means now
+  const ari = { start: new Date(nb.getTime() + 20 * day), end: new Date(nb.getTime() + 22 * day) };
+  const d1 = decideRenewal(input(active(90), { ari }));
+  const d2 = decideRenewal(input(active(90), { ari }));
+  assert.equal(d1.reason, 'ari_window');
+  assert.ok(d1.at >= ari.start && d1.at <= ari.end);
+  assert.equal(d1.at.getTime(), d2.at.getTime(), 'the same point each time');
+  const past = decideRenewal(input(active(90), { ari: { start: new Date(nb.getTime() + day), end: new Date(nb.getTime() + 2 * day) } }));
+  assert.equal(past.at.getTime(), now.getTime());
 });
 
 test('backoff doubles to a cap with ±20 % jitter and never undercuts Retry-After', () => {

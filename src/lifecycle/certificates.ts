@@ -173,7 +173,16 @@ export async function sweepRepository(ctx: Context): Promise<{ deleted: number; 
     }
     if (due.length < 100) break;
   }
+  // A version in use that lapsed is news (certificate.expired feeds alerts); a superseded one is not.
+  const lapsed = await ctx.db.kysely.selectFrom('certificates').select(['id', 'tenant_id', 'name', 'auto_certificate_id', 'not_after'])
+    .where('state', '=', 'AVAILABLE').where('not_after', '<=', now).limit(1000).execute();
   const res = await ctx.db.kysely.updateTable('certificates').set({ state: 'EXPIRED', message: 'Expired', updated_at: now, updated_by: 'system' })
     .where('state', 'in', ['AVAILABLE', 'SUPERSEDED']).where('not_after', '<=', now).executeTakeFirst();
+  for (const c of lapsed) {
+    await ctx.events.append({
+      tenantId: c.tenant_id, type: 'certificate.expired', subjectType: 'certificate', subjectId: c.id, actor: 'system',
+      message: `${c.name} expired at ${c.not_after} while still the version in use`, data: { autoCertificate: c.auto_certificate_id, notAfter: c.not_after, critical: true },
+    });
+  }
   return { deleted, expired: Number(res.numUpdatedRows) };
 }

@@ -65,6 +65,8 @@ after(async () => {
 
 test('issued, renewed by ARI, by lifetime, failed over, backed off, retained', async () => {
   const primary = await provider('primary', ari.directoryUrl, a.tlsCaPem);
+  const shown = (await ck.api('GET', `/api/v1/providers/${primary}`)).body;
+  assert.deepEqual(Object.keys(shown.metadata.profiles).sort(), ['classic', 'shortlived'], 'the CA\'s profiles (directory meta.profiles) are shown');
   const down = await provider('down', c.directoryUrl, c.tlsCaPem);
   const spare = await provider('spare', b.directoryUrl, b.tlsCaPem);
   const created = await ck.api('POST', '/api/v1/auto-certificates', { properties: { name: 'life', provider: 'primary', fallbackProviders: ['down', 'spare'], commonName: 'life.e2e.test' } });

@@ -44,6 +44,8 @@ for (const backend of backends) {
         assert.deepEqual(r, { deleted: 0, expired: 2 }, '24 days after expiry: kept; both past notAfter are EXPIRED');
         assert.equal((await ctx.certificates.get('default', 'lapsed'))?.state, 'EXPIRED');
         assert.equal((await ctx.certificates.get('default', 'old'))?.state, 'EXPIRED', 'a superseded version past notAfter reads EXPIRED');
+        const expiredEvents = await ctx.events.list('default', { type: 'certificate.expired' }, 0, 10);
+        assert.deepEqual(expiredEvents.items.map((e) => e.subject_id), ['lapsed'], 'only the version in use that lapsed is announced');
         now = new Date(notAfter.getTime() + 30 * day + 1);
         r = await sweepRepository(ctx);
         assert.equal(r.deleted, 1);

@@ -28,6 +28,8 @@ export interface Config {
   retentionDays: number;
   /** Maximum concurrent jobs of this instance. */
   workerConcurrency: number;
+  /** Orders in flight at once per CA (per directory host) in this instance. */
+  caConcurrency: number;
   /** Seconds between scheduler ticks (due renewals, retries, ARI checks). */
   schedulerIntervalSeconds: number;
   /** Certificates per exact name set per 7 days before the local budget refuses new orders. */
@@ -118,6 +120,7 @@ export function loadConfig(env: Env = process.env): Config {
     workerConcurrency: positiveInt(env, 'CERTKEEPER_WORKER_CONCURRENCY', 8),
     rateBudgetPerNameSet: positiveInt(env, 'CERTKEEPER_RATE_BUDGET_PER_NAME_SET', 5),
     schedulerIntervalSeconds: positiveInt(env, 'CERTKEEPER_SCHEDULER_INTERVAL_SECONDS', 60),
+    caConcurrency: positiveInt(env, 'CERTKEEPER_CA_CONCURRENCY', 4),
     dnsResolvers: (env.CERTKEEPER_DNS_RESOLVERS ?? '').split(/[\s,]+/).filter(Boolean).map((r) => {
       const m = /^(?:\[([^\]]+)\](?::\d{1,5})?|([\d.]+)(?::\d{1,5})?|([0-9a-fA-F:]+))$/.exec(r);
       if (!m || isIP(m[1] ?? m[2] ?? m[3] ?? '') === 0) {

@@ -12,6 +12,7 @@ import type { DnsProviders } from './dns-zones.js';
 import type { DnsServerAddress } from '../dns/wire/dns-query.js';
 import type { Clock } from '../store/time.js';
 import type { AcmeClients } from './acme-clients.js';
+import type { CaLimiter } from './ca-limiter.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 /** Everything a lifecycle operation or a route needs. */
@@ -37,6 +38,8 @@ export interface Context {
   dnsResolvers: DnsServerAddress[];
   /** Prometheus metrics of this process (`/metrics`); issuance reports its outcomes here. */
   metrics: Metrics;
+  /** Orders in flight per CA. */
+  caLimiter: CaLimiter;
   /** Wakes the worker after work was enqueued. */
   kick(): void;
 }

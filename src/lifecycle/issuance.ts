@@ -109,8 +109,14 @@ export function issuanceHandler(ctx: Context): JobHandler {
     try {
       if (!provider) throw new ProviderUnavailable('the provider of this order no longer exists');
       if (provider.state !== 'AVAILABLE') throw new ProviderUnavailable(`provider ${provider.name} is ${provider.state}: ${provider.message}`);
+      const release = await ctx.caLimiter.acquire(new URL(provider.server).host, signal);
       const started = Date.now();
-      const result = await runOrder(ctx, ac, provider, order, signal, { verified: !!payload.verified });
+      let result;
+      try {
+        result = await runOrder(ctx, ac, provider, order, signal, { verified: !!payload.verified });
+      } finally {
+        release();
+      }
       if (result === 'issued') ctx.metrics.issuance(provider.server, 'issued', (Date.now() - started) / 1000);
       return { status: 'done' };
     } catch (err) {

@@ -12,6 +12,7 @@ import { ApiTokens } from '../store/api-tokens.js';
 import { AutoCertificatesRepository, CertificatesRepository, ChallengesRepository, DnsZonesRepository, OrdersRepository, ProvidersRepository } from '../store/repositories.js';
 import { getServers } from 'node:dns';
 import { DnsProviders } from '../lifecycle/dns-zones.js';
+import { CaLimiter } from '../lifecycle/ca-limiter.js';
 import { parseServerAddress } from '../dns/wire/dns-query.js';
 import { systemClock, type Clock } from '../store/time.js';
 import { AcmeClients } from '../lifecycle/acme-clients.js';
@@ -48,6 +49,7 @@ export async function createContext(config: Config, logger: Logger, clock: Clock
     dnsProviders: new DnsProviders({ vault, config, logger }),
     dnsResolvers: (config.dnsResolvers.length ? config.dnsResolvers : getServers()).map((s) => parseServerAddress(s)),
     metrics,
+    caLimiter: new CaLimiter(config.caConcurrency),
     kick: () => undefined,
   };
 }

@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CaLimiter } from '../../src/lifecycle/ca-limiter.js';
+
+test('at most N per CA, served in order, other CAs unaffected, aborted waiters leave', async () => {
+  const limiter = new CaLimiter(2);
+  const r1 = await limiter.acquire('a');
+  const r2 = await limiter.acquire('a');
+  const other = await limiter.acquire('b');
+  const order: number[] = [];
+  const w3 = limiter.acquire('a').then((r) => { order.push(3); return r; });
+  const ac = new AbortController();
+  const w4 = limiter.acquire('a', ac.signal).then(() => order.push(4), () => order.push(-4));
+  const w5 = limiter.acquire('a').then((r) => { order.push(5); return r; });
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(limiter.inFlight('a'), 2);
+  assert.deepEqual(order, []);
+  ac.abort(new Error('shutdown'));
+  await w4;
+  r1();
+  const r3 = await w3;
+  r2();
+  const r5 = await w5;
+  assert.deepEqual(order, [-4, 3, 5]);
+  assert.equal(limiter.inFlight('a'), 2);
+  r3();
+  r5();
+  r5();
+  assert.equal(limiter.inFlight('a'), 0, 'a double release frees once');
+  other();
+  assert.equal(limiter.inFlight('b'), 0);
+});

@@ -17,7 +17,8 @@ interface Audit {
   message: string;
 }
 
-function metadata(row: Audit, extra: Record<string, unknown>) {
+/** The `metadata` every resource carries (DESIGN.md), plus its own fields. */
+export function resourceMetadata(row: Audit, extra: Record<string, unknown>) {
   return {
     createdDate: row.created_at,
     createdBy: row.created_by,
@@ -40,7 +41,7 @@ export function providerResource(row: ProviderRow) {
     id: row.id,
     type: 'provider',
     href: `${BASE}/providers/${row.id}`,
-    metadata: metadata(row, {
+    metadata: resourceMetadata(row, {
       accountUrl: row.account_url,
       termsOfService: row.terms_of_service,
       profiles: row.profiles_json ? JSON.parse(row.profiles_json) : {},
@@ -64,7 +65,7 @@ export function autoCertificateResource(row: AutoCertificateRow) {
     id: row.id,
     type: 'auto-certificate',
     href: `${BASE}/auto-certificates/${row.id}`,
-    metadata: metadata(row, {
+    metadata: resourceMetadata(row, {
       lastIssuedCertificate: row.last_issued_certificate_id,
       nextRenewalAt: row.next_renewal_at,
       renewalReason: row.renewal_reason,
@@ -93,7 +94,7 @@ export function certificateResource(row: CertificateRow, now: Date, lastIssued: 
     id: row.id,
     type: 'certificate',
     href: `${BASE}/certificates/${row.id}`,
-    metadata: metadata(row, {
+    metadata: resourceMetadata(row, {
       autoCertificate: row.auto_certificate_id,
       lastIssuedCertificate: lastIssued,
       source: row.source,
@@ -124,7 +125,7 @@ export function dnsZoneResource(row: DnsZoneRow) {
     id: row.id,
     type: 'dns-zone',
     href: `${BASE}/dns-zones/${row.id}`,
-    metadata: metadata(row, { lastCheck: row.last_check_at, credentialsSet: row.credentials_enc !== null }),
+    metadata: resourceMetadata(row, { lastCheck: row.last_check_at, credentialsSet: row.credentials_enc !== null }),
     properties: {
       zoneName: row.zone_name,
       provider: row.provider,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port.js';
+import { stopChild, trackChild } from './child-processes.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -59,19 +60,6 @@ export interface PebbleHandle {
 const READY_TRIES = 100;
 const READY_DELAY_MS = 50;
 
-// Children still running, killed on process exit so a crashed test leaves nothing behind.
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of liveChildren) c.kill('SIGKILL');
-    });
-  }
-}
 
 async function openssl(cwd: string, args: string[]): Promise<void> {
   await execFileAsync('openssl', args, { cwd });
@@ -144,23 +132,6 @@ class OutputLog {
   }
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const killed = await Promise.race([
-    exited.then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), 3000);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (!killed) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 function exitedEarly(child: ChildProcess, log: OutputLog, name: string): Error | undefined {
   if (child.exitCode === null && child.signalCode === null) return undefined;
@@ -177,7 +148,7 @@ async function startChalltestsrv(log: OutputLog): Promise<{ child: ChildProcess;
     '-defaultIPv6', '',
     '-http01', '', '-https01', '', '-tlsalpn01', '',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  track(child);
+  trackChild(child);
   log.attach(child);
   const managementUrl = `http://127.0.0.1:${mgmtPort}`;
   for (let i = 0; ; i++) {
@@ -251,7 +222,7 @@ export async function startPebble(opts: PebbleOptions): Promise<PebbleHandle> {
       cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'],
     });
     started.push(child);
-    track(child);
+    trackChild(child);
     log.attach(child);
 
     const directoryUrl = `https://127.0.0.1:${listenPort}/dir`;

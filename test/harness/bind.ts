@@ -13,6 +13,7 @@ import { dnsQuery } from '../../src/dns/wire/dns-query.js';
 import { normalizeName } from '../../src/dns/wire/dns-name.js';
 import { parseServerAddress } from '../../src/dns/wire/server-address.js';
 import { freePort } from './ports.js';
+import { stopChild } from '../../src/demo/child-processes.js';
 
 /** A TSIG key allowed to update a zone. */
 export interface BindUpdateKey {
@@ -91,7 +92,7 @@ function installExitHook(): void {
     for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
   });
 }
-function track(child: ChildProcess, dir: string): void {
+function trackChild(child: ChildProcess, dir: string): void {
   installExitHook();
   liveChildren.add(child);
   liveDirs.add(dir);
@@ -122,24 +123,6 @@ class OutputLog {
   }
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  // No PID: it was never spawned (and may never emit 'exit').
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const killed = await Promise.race([
-    exited.then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), 5000);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (!killed) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 /** True when `port` can be bound for UDP on 127.0.0.1 right now (freePort only checked TCP). */
 async function udpPortFree(port: number): Promise<boolean> {
@@ -337,7 +320,7 @@ export async function startBind(opts: BindOptions): Promise<BindHandle> {
     const log = new OutputLog(opts.logFile);
     let child: ChildProcess | undefined;
     const cleanup = async (): Promise<void> => {
-      if (child) await stopChild(child);
+      if (child) await stopChild(child, 5000);
       await removeDir(dir);
     };
     try {
@@ -349,7 +332,7 @@ export async function startBind(opts: BindOptions): Promise<BindHandle> {
       child = spawn('/usr/sbin/named', ['-g', '-4', '-n', '2', '-c', join(dir, 'named.conf')], {
         cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
       });
-      track(child, dir);
+      trackChild(child, dir);
       log.attach(child);
       await waitReady(host, port, zoneNames, child, log);
       const running = child;
@@ -361,7 +344,7 @@ export async function startBind(opts: BindOptions): Promise<BindHandle> {
         logText: () => log.text,
         stop() {
           stopped ??= (async () => {
-            await stopChild(running);
+            await stopChild(running, 5000);
             await removeDir(dir);
           })();
           return stopped;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { freePort } from './ports.js';
+import { stopChild, trackChild } from '../../src/demo/child-processes.js';
 
 /** Options of {@link startPowerDns}. */
 export interface PowerDnsOptions {
@@ -34,37 +35,7 @@ const READY_TRIES = 100;
 const READY_DELAY_MS = 50;
 const STOP_GRACE_MS = 3000;
 
-// Children still running, killed on process exit so a crashed test leaves nothing behind.
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of liveChildren) c.kill('SIGKILL');
-    });
-  }
-}
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const stopped = await Promise.race([
-    exited.then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), STOP_GRACE_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (!stopped) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 function pdnsConf(o: { dbFile: string; dir: string; dnsPort: number; apiPort: number; apiKey: string }): string {
   return [
@@ -116,7 +87,7 @@ export async function startPowerDns(opts: PowerDnsOptions): Promise<PowerDnsHand
   let child: ChildProcess | undefined;
   let log = '';
   const cleanup = async (): Promise<void> => {
-    if (child) await stopChild(child);
+    if (child) await stopChild(child, STOP_GRACE_MS);
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -133,7 +104,7 @@ export async function startPowerDns(opts: PowerDnsOptions): Promise<PowerDnsHand
 
     const proc = spawn('pdns_server', [`--config-dir=${dir}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
-    track(proc);
+    trackChild(proc);
     const onData = (chunk: Buffer): void => {
       log += chunk.toString('utf8');
     };

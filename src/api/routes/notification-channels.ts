@@ -9,7 +9,7 @@ import { asDeliveryError } from '../../notify/delivery-error.js';
 import { ChannelStore, DeliveryStore, type ChannelRow, type DeliveryRow } from '../../notify/notification-store.js';
 import { SEND_TIMEOUT_MS } from '../../notify/notifier.js';
 import { WEBHOOK_PRESETS } from '../../notify/webhook-presets.js';
-import { BASE, collection } from '../envelope.js';
+import { BASE, collection, resourceMetadata } from '../envelope.js';
 import { problem } from '../problems.js';
 import { IdParams, ListQuery } from '../schemas.js';
 import { filters } from '../app.js';
@@ -73,17 +73,11 @@ function channelResource(ctx: Context, row: ChannelRow, generatedSecret?: string
     id: row.id,
     type: 'notification-channel',
     href: `${BASE}/notification-channels/${row.id}`,
-    metadata: {
-      createdDate: row.created_at,
-      createdBy: row.created_by,
-      lastModifiedDate: row.updated_at,
-      lastModifiedBy: row.updated_by,
-      state: row.state,
-      message: row.message,
+    metadata: resourceMetadata(row, {
       lastDeliveryAt: row.last_delivery_at,
       credentialsSet,
       ...(generatedSecret ? { generatedSecret } : {}),
-    },
+    }),
     properties: {
       name: row.name,
       type: row.type,

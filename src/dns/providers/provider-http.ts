@@ -10,6 +10,7 @@ import { parseRetryAfter } from '../../acme/retry-after.js';
 import { DomainError } from '../../domain-error.js';
 import { checkOutboundUrl } from '../../lifecycle/address-policy.js';
 import { DnsProviderError } from '../dns-provider.js';
+import type { ProviderInit } from '../provider-manifest.js';
 
 /** How a provider's transport behaves. */
 export interface ProviderHttpOptions {
@@ -57,6 +58,18 @@ const RETRYABLE = (status: number) => status === 429 || status >= 500;
 export class ProviderHttp {
   private readonly fetch: typeof fetch;
   private readonly checked = new Map<string, Promise<void>>();
+
+  /** The transport of a provider built from `init`: its fetch, logger and address rule. */
+  static forProvider(provider: string, init: ProviderInit, secrets: readonly string[], extra: Partial<ProviderHttpOptions> = {}): ProviderHttp {
+    return new ProviderHttp({
+      provider,
+      allowPrivateAddresses: init.allowPrivateAddresses,
+      secrets: secrets.filter((x) => x !== ''),
+      ...(init.fetch ? { fetch: init.fetch } : {}),
+      ...(init.logger ? { logger: init.logger } : {}),
+      ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
+    });
+  }
 
   constructor(readonly opts: ProviderHttpOptions) {
     this.fetch = opts.fetch ?? fetch;

@@ -78,14 +78,7 @@ export function createAcmeDnsProvider(init: ProviderInit, tuning: { maxRetryDela
   const subdomain = stringSetting(init.settings, 'subdomain');
   if (!apiUrl) throw new DnsProviderError(CODE, `zone ${zone}: settings.apiUrl is required`);
   if (!subdomain) throw new DnsProviderError(CODE, `zone ${zone}: settings.subdomain is required`);
-  const http = new ProviderHttp({
-    provider: CODE,
-    allowPrivateAddresses: init.allowPrivateAddresses,
-    secrets: [password],
-    ...(init.fetch ? { fetch: init.fetch } : {}),
-    ...(init.logger ? { logger: init.logger } : {}),
-    ...tuning,
-  });
+  const http = ProviderHttp.forProvider(CODE, init, [password], tuning);
   const client = new AcmeDnsClient(http, urlSetting(CODE, zone, init.settings, 'apiUrl', apiUrl), username, password);
   return new AcmeDnsProvider(client, subdomain, stringSetting(init.settings, 'fulldomain')?.toLowerCase().replace(/\.$/, ''));
 }

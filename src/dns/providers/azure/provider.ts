@@ -79,16 +79,11 @@ export function createAzureProvider(init: ProviderInit, tuning: { maxRetryDelayM
     // No secret: the managed identity of the machine (system-assigned, or user-assigned by clientId).
     credential = { kind: 'managedIdentity', imdsUrl, ...(clientId ? { clientId } : {}) };
   }
-  const http = new ProviderHttp({
-    provider: CODE,
-    allowPrivateAddresses: init.allowPrivateAddresses,
-    secrets: clientSecret ? [clientSecret] : [],
+  const http = ProviderHttp.forProvider(CODE, init, clientSecret ? [clientSecret] : [], {
     // The default IMDS address is link-local by definition; a configured one gets the usual rule.
     trustedOrigins: imdsUrl === IMDS_TOKEN_URL ? [new URL(IMDS_TOKEN_URL).origin] : [],
-    ...(init.fetch ? { fetch: init.fetch } : {}),
-    ...(init.logger ? { logger: init.logger } : {}),
-    ...(tuning.maxRetryDelayMs !== undefined ? { maxRetryDelayMs: tuning.maxRetryDelayMs } : {}),
-    ...(tuning.timeoutMs !== undefined ? { timeoutMs: tuning.timeoutMs } : {}),
+    maxRetryDelayMs: tuning.maxRetryDelayMs,
+    timeoutMs: tuning.timeoutMs,
   });
   const tokens = new AzureTokenSource(http, credential, resourceManagerUrl, tuning.now);
   return new AzureProvider(new AzureDnsClient(http, tokens, resourceManagerUrl, subscriptionId, resourceGroup));

@@ -7,6 +7,7 @@ import { DnsProviderError } from '../../dns-provider.js';
 import type { ProviderInit } from '../../provider-manifest.js';
 import { ProviderHttp, quoteTxt, stringSetting, unquoteTxt, urlSetting } from '../provider-http.js';
 import { CLOUDFLARE_API_URL, CloudflareClient } from './client.js';
+import { ZoneIdCache } from '../zone-id-cache.js';
 
 const CODE = 'cloudflare';
 
@@ -17,12 +18,14 @@ function cloudflareTtl(ttl: number): number {
 
 /** The Cloudflare provider for one zone. */
 export class CloudflareProvider implements DnsProvider {
-  private readonly zoneIds = new Map<string, Promise<string>>();
+  private readonly zoneIds: ZoneIdCache;
 
   constructor(
     private readonly client: CloudflareClient,
     private readonly configuredZoneId: string | undefined,
-  ) {}
+  ) {
+    this.zoneIds = new ZoneIdCache(configuredZoneId);
+  }
 
   async appendTxt(record: TxtRecord, signal?: AbortSignal): Promise<void> {
     const zoneId = await this.zoneId(record.zone, signal);
@@ -54,19 +57,11 @@ export class CloudflareProvider implements DnsProvider {
   }
 
   private zoneId(zone: string, signal?: AbortSignal): Promise<string> {
-    if (this.configuredZoneId) return Promise.resolve(this.configuredZoneId);
-    const key = zone.toLowerCase();
-    let p = this.zoneIds.get(key);
-    if (!p) {
-      p = this.client.findZones(zone, signal).then((zones) => {
-        const z = zones.find((x) => x.name.toLowerCase() === key);
-        if (!z) throw new DnsProviderError(CODE, `zone ${zone}: no such zone in the account the API token sees (give the token Zone:Read on it, or set settings.zoneId)`);
-        return z.id;
-      });
-      this.zoneIds.set(key, p);
-      p.catch(() => this.zoneIds.delete(key));
-    }
-    return p;
+    return this.zoneIds.get(zone, async (key) => {
+      const z = (await this.client.findZones(zone, signal)).find((x) => x.name.toLowerCase() === key);
+      if (!z) throw new DnsProviderError(CODE, `zone ${zone}: no such zone in the account the API token sees (give the token Zone:Read on it, or set settings.zoneId)`);
+      return z.id;
+    });
   }
 }
 
@@ -74,14 +69,7 @@ export class CloudflareProvider implements DnsProvider {
 export function createCloudflareProvider(init: ProviderInit, tuning: { maxRetryDelayMs?: number; timeoutMs?: number } = {}): CloudflareProvider {
   const apiToken = init.credentials.apiToken ?? '';
   if (apiToken === '') throw new DnsProviderError(CODE, `zone ${init.zoneName}: credentials.apiToken is required`);
-  const http = new ProviderHttp({
-    provider: CODE,
-    allowPrivateAddresses: init.allowPrivateAddresses,
-    secrets: [apiToken],
-    ...(init.fetch ? { fetch: init.fetch } : {}),
-    ...(init.logger ? { logger: init.logger } : {}),
-    ...tuning,
-  });
+  const http = ProviderHttp.forProvider(CODE, init, [apiToken], tuning);
   const apiUrl = urlSetting(CODE, init.zoneName, init.settings, 'apiUrl', CLOUDFLARE_API_URL);
   return new CloudflareProvider(new CloudflareClient(http, apiUrl, apiToken), stringSetting(init.settings, 'zoneId'));
 }

@@ -7,17 +7,20 @@ import { DnsProviderError } from '../../dns-provider.js';
 import type { ProviderInit } from '../../provider-manifest.js';
 import { ProviderHttp, relativeName, stringSetting, unquoteTxt, urlSetting } from '../provider-http.js';
 import { IONOS_API_URL, IonosClient, type IonosRecord } from './client.js';
+import { ZoneIdCache } from '../zone-id-cache.js';
 
 const CODE = 'ionos';
 
 /** The provider for one zone. */
 export class IonosProvider implements DnsProvider {
-  private readonly zoneIds = new Map<string, Promise<string>>();
+  private readonly zoneIds: ZoneIdCache;
 
   constructor(
     private readonly client: IonosClient,
-    private readonly configuredZoneId: string | undefined,
-  ) {}
+    configuredZoneId: string | undefined,
+  ) {
+    this.zoneIds = new ZoneIdCache(configuredZoneId);
+  }
 
   async appendTxt(record: TxtRecord, signal?: AbortSignal): Promise<void> {
     const { zoneId, name, existing } = await this.read(record, signal);
@@ -52,19 +55,11 @@ export class IonosProvider implements DnsProvider {
   }
 
   private zoneId(zone: string, signal?: AbortSignal): Promise<string> {
-    if (this.configuredZoneId) return Promise.resolve(this.configuredZoneId);
-    const key = zone.toLowerCase();
-    let p = this.zoneIds.get(key);
-    if (!p) {
-      p = this.client.findZones(zone, signal).then((zones) => {
-        const z = zones.find((x) => x.zoneName.toLowerCase() === key);
-        if (!z) throw new DnsProviderError(CODE, `zone ${zone}: no such zone in the IONOS Cloud DNS contract the token belongs to`);
-        return z.id;
-      });
-      this.zoneIds.set(key, p);
-      p.catch(() => this.zoneIds.delete(key));
-    }
-    return p;
+    return this.zoneIds.get(zone, async (key) => {
+      const z = (await this.client.findZones(zone, signal)).find((x) => x.zoneName.toLowerCase() === key);
+      if (!z) throw new DnsProviderError(CODE, `zone ${zone}: no such zone in the IONOS Cloud DNS contract the token belongs to`);
+      return z.id;
+    });
   }
 }
 
@@ -72,14 +67,7 @@ export class IonosProvider implements DnsProvider {
 export function createIonosProvider(init: ProviderInit, tuning: { maxRetryDelayMs?: number; timeoutMs?: number } = {}): IonosProvider {
   const token = init.credentials.token ?? '';
   if (token === '') throw new DnsProviderError(CODE, `zone ${init.zoneName}: credentials.token is required`);
-  const http = new ProviderHttp({
-    provider: CODE,
-    allowPrivateAddresses: init.allowPrivateAddresses,
-    secrets: [token],
-    ...(init.fetch ? { fetch: init.fetch } : {}),
-    ...(init.logger ? { logger: init.logger } : {}),
-    ...tuning,
-  });
+  const http = ProviderHttp.forProvider(CODE, init, [token], tuning);
   const apiUrl = urlSetting(CODE, init.zoneName, init.settings, 'apiUrl', IONOS_API_URL);
   return new IonosProvider(new IonosClient(http, apiUrl, token), stringSetting(init.settings, 'zoneId'));
 }

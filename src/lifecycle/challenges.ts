@@ -141,7 +141,9 @@ export async function publishAutomatic(ctx: Context, ac: AutoCertificateRow, ord
 
 /** Tells the CA to validate each challenge that is still pending. */
 export async function answerChallenges(ctx: Context, client: AcmeClient, rows: ChallengeRow[], signal: AbortSignal): Promise<void> {
-  await boundedMap(rows, ORDER_REQUEST_CONCURRENCY, async (r) => {
+  // Only challenges still pending: answering one the CA is already validating (a resumed order)
+  // may start a second validation, which races the cleanup and can turn a valid authorization invalid.
+  await boundedMap(rows.filter((r) => r.status !== 'answered'), ORDER_REQUEST_CONCURRENCY, async (r) => {
     try {
       await client.respondToChallenge(r.challenge_url, signal);
     } catch (err) {

@@ -291,8 +291,12 @@ async function runOrder(ctx: Context, ac: AutoCertificateRow, provider: Provider
         await ctx.autoCertificates.update(ac.tenant_id, ac.id, { message: `Waiting for ${provider.name} to validate ${names.length} name(s)` });
         await answerChallenges(ctx, client, rows, signal);
         current = await waitOrder(client, orderUrl, ['ready', 'processing', 'valid', 'invalid'], VALIDATION_TIMEOUT_MS, signal);
-      } finally {
+      } catch (err) {
+        // Failed or aborted: remove what was published now, with its own timeout. On success the
+        // records stay until the certificate is stored (storeVersion cleans up): a CA may still be
+        // fetching a challenge it validates more than once, and a 404 then would invalidate it.
         await cleanupChallenges(ctx, order);
+        throw err;
       }
     }
     if (current.status === 'invalid') throw new IssuanceFailure(await explainInvalidOrder(client, current.authorizations, signal));

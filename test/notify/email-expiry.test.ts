@@ -118,8 +118,17 @@ test('a temporary SMTP failure (451) is retried with backoff; a wrong password i
   smtp.failNext(1);
   const chain = makeShortLivedChain('retry.example.com', 60);
   assert.equal((await ck.api('POST', '/api/v1/certificates', { properties: { certificate: chain.leafPem, certificateChain: chain.rootPem, privateKey: chain.leafKeyPem } })).status, 201);
+  // The server's own dispatcher may have claimed the delivery first: wait until its attempt ends.
+  const settled = async () => {
+    for (let i = 0; i < 200; i++) {
+      const l = await ck.api('GET', `/api/v1/notification-channels/${good.id}/deliveries?filter.eventType=certificate.imported`);
+      if (l.body.items[0] && l.body.items[0].metadata.state !== 'SENDING') return l;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('the delivery stayed SENDING');
+  };
   await ck.server.notifications.dispatcher.runOnce();
-  let list = await ck.api('GET', `/api/v1/notification-channels/${good.id}/deliveries?filter.eventType=certificate.imported`);
+  let list = await settled();
   assert.equal(list.body.items[0].metadata.state, 'PENDING', list.text);
   assert.equal(list.body.items[0].properties.lastStatus, 451);
   const next = Date.parse(list.body.items[0].properties.nextAttemptAt);
@@ -127,7 +136,7 @@ test('a temporary SMTP failure (451) is retried with backoff; a wrong password i
   now = new Date(next + 1000);
   await ck.server.notifications.dispatcher.runOnce();
   await smtp.waitForMails(before + 1);
-  list = await ck.api('GET', `/api/v1/notification-channels/${good.id}/deliveries?filter.eventType=certificate.imported`);
+  list = await settled();
   assert.equal(list.body.items[0].metadata.state, 'DELIVERED');
   assert.equal(list.body.items[0].properties.attempts, 2);
 

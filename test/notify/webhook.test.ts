@@ -33,7 +33,16 @@ const renewalFailed = (data: Record<string, unknown> = {}) => ck.server.ctx.even
   message: 'urn:ietf:params:acme:error:rateLimited: too many certificates already issued', data: { failureCount: 2, retryAt: '2026-03-01T13:00:00.000Z', ...data },
 });
 
-const deliver = () => ck.server.notifications.dispatcher.runOnce();
+/** One dispatcher pass; the server's own dispatcher may have claimed work first, so wait until no attempt is in flight. */
+const deliver = async () => {
+  await ck.server.notifications.dispatcher.runOnce();
+  for (let i = 0; i < 200; i++) {
+    const sending = await ck.server.ctx.db.kysely.selectFrom('notification_deliveries').select('id').where('state', '=', 'SENDING').execute();
+    if (sending.length === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('a delivery stayed SENDING');
+};
 
 /** The verification snippet of docs/notifications.md, as a receiver would write it. */
 function receiverVerifies(secret: string, headers: Record<string, string | string[] | undefined>, body: string, nowSeconds: number): boolean {

@@ -293,7 +293,7 @@ async function runOrder(ctx: Context, ac: AutoCertificateRow, provider: Provider
         current = await waitOrder(client, orderUrl, ['ready', 'processing', 'valid', 'invalid'], VALIDATION_TIMEOUT_MS, signal);
       } catch (err) {
         // Failed or aborted: remove what was published now, with its own timeout. On success the
-        // records stay until the certificate is stored (storeVersion cleans up): a CA may still be
+        // records stay until the order is valid (the downloading step cleans up): a CA may still be
         // fetching a challenge it validates more than once, and a 404 then would invalidate it.
         await cleanupChallenges(ctx, order);
         throw err;
@@ -320,6 +320,9 @@ async function runOrder(ctx: Context, ac: AutoCertificateRow, provider: Provider
 
   if (order.step === 'downloading') {
     const downloaded = await client.downloadCertificate(order.certificate_url!, { ...(provider.preferred_chain ? { preferredChain: provider.preferred_chain } : {}) }, signal);
+    // The order is valid, so the CA validates nothing more: remove the records before the
+    // certificate is reported AVAILABLE, so that AVAILABLE means nothing is left behind.
+    await cleanupChallenges(ctx, order);
     await storeVersion(ctx, ac, provider, order, downloaded.pem);
   }
   return 'issued';
@@ -436,7 +439,6 @@ async function storeVersion(ctx: Context, ac: AutoCertificateRow, provider: Prov
     }, tx);
     await ctx.orders.update(order.id, { step: 'done', certificate_id: id, finished_at: iso(now), updated_at: iso(now), key_enc: null }, tx);
   });
-  await cleanupChallenges(ctx, order);
   await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.issued', subjectType: 'certificate', subjectId: id, actor: 'system', message: `${name} issued for ${ac.name}`, data: { autoCertificate: ac.id, serialNumber: facts.serialNumber, notAfter: iso(facts.notAfter) } });
   if (superseded) await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.superseded', subjectType: 'certificate', subjectId: superseded, actor: 'system', message: `superseded by ${name}` });
 }

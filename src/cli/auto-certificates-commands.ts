@@ -2,8 +2,8 @@
 import { Option, type Command } from 'commander';
 import { ApiError, type Collection, type Resource } from './api-client.js';
 import { CliError } from './cli-config.js';
-import { collect, pagingOf, positiveInt, resolveId, runAction, seg, withConnection, withPaging, type CommandContext } from './command-kit.js';
-import { renderBlock, renderTable, resourcePairs, type Column } from './output.js';
+import { collect, pagingOf, positiveInt, printList, resolveId, runAction, seg, withConnection, withPaging, type CommandContext } from './command-kit.js';
+import { renderBlock, resourcePairs, type Column } from './output.js';
 import { DEFAULT_WAIT_SECONDS, waitFor } from './wait.js';
 
 /** Key algorithms the API accepts. */
@@ -169,9 +169,7 @@ export function registerAutoCertificateCommands(program: Command): void {
     .action((opts: { name?: string; commonName?: string; state?: string; provider?: string; offset?: number; limit?: number; filter?: string[] }, cmd: Command) => runAction(cmd, async (ctx) => {
       const { filters, page } = pagingOf(opts, { name: opts.name, commonName: opts.commonName, state: opts.state, provider: opts.provider });
       const list = await ctx.client.list('/auto-certificates', filters, page);
-      if (ctx.json) return ctx.printJson(list);
-      if (list.items.length === 0) return ctx.streams.err('no auto certificates\n');
-      ctx.streams.out(renderTable(list.items, COLUMNS));
+      printList(ctx, list, COLUMNS, 'auto certificates');
     }));
 
   withConnection(auto.command('get').description('show one auto certificate').argument('<id>', 'auto certificate id or name'))

@@ -3,10 +3,10 @@ import { dirname, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Resource } from './api-client.js';
 import { CliError } from './cli-config.js';
-import { pagingOf, resolveId, runAction, seg, withConnection, withPaging } from './command-kit.js';
+import { pagingOf, printList, resolveId, runAction, seg, withConnection, withPaging } from './command-kit.js';
 import { ensureDirectory, isDirectoryTarget, SECRET_MODE, writeFileAtomic, writePemDirectory, writePemFile, type PemExport } from './export-files.js';
 import { readBinaryFile, readTextFile } from './input-files.js';
-import { pemCount, renderBlock, renderTable, resourcePairs, type Column } from './output.js';
+import { pemCount, renderBlock, resourcePairs, type Column } from './output.js';
 
 /** RFC 5280 revocation reasons the API accepts. */
 export const REVOCATION_REASON_CHOICES = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', 'privilegeWithdrawn', 'aACompromise'] as const;
@@ -67,9 +67,7 @@ export function registerCertificateCommands(program: Command): void {
     .action((opts: { commonName?: string; name?: string; state?: string; source?: string; autoCertificate?: string; offset?: number; limit?: number; filter?: string[] }, cmd: Command) => runAction(cmd, async (ctx) => {
       const { filters, page } = pagingOf(opts, { commonName: opts.commonName, name: opts.name, state: opts.state, source: opts.source, autoCertificate: opts.autoCertificate });
       const list = await ctx.client.list('/certificates', filters, page);
-      if (ctx.json) return ctx.printJson(list);
-      if (list.items.length === 0) return ctx.streams.err('no certificates\n');
-      ctx.streams.out(renderTable(list.items, COLUMNS));
+      printList(ctx, list, COLUMNS, 'certificates');
     }));
 
   withConnection(certs.command('get').description('show one certificate version').argument('<id>', 'certificate id or name'))

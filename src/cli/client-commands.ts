@@ -1,12 +1,14 @@
 /**
  * The client commands of `certkeeper`: `providers`, `dns-zones`, `auto-certificates`,
- * `certificates` and `events`, each a thin layer over the REST API (docs/cli.md is their reference).
+ * `certificates`, `notification-channels` and `events`, each a thin layer over the REST API
+ * (docs/cli.md is their reference).
  */
 import type { Command } from 'commander';
 import { registerAutoCertificateCommands } from './auto-certificates-commands.js';
 import { registerCertificateCommands } from './certificates-commands.js';
 import { registerDnsZoneCommands } from './dns-zones-commands.js';
 import { registerEventCommands } from './events-commands.js';
+import { registerNotificationChannelCommands } from './notification-channels-commands.js';
 import { registerProviderCommands } from './providers-commands.js';
 
 /** Adds the client commands to `program`. */
@@ -15,6 +17,7 @@ export function registerClientCommands(program: Command): void {
   registerDnsZoneCommands(program);
   registerAutoCertificateCommands(program);
   registerCertificateCommands(program);
+  registerNotificationChannelCommands(program);
   registerEventCommands(program);
   program.addHelpText('after', `
 Client commands talk to a certkeeper server: --server <url> (or CERTKEEPER_SERVER), --token <token>

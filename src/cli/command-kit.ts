@@ -1,12 +1,13 @@
 /**
  * What every client command shares: the connection options (`--server`, `--token`, `--json`),
  * the action wrapper that turns errors into `error: …` on stderr and exit code 1, option parsers,
- * and the lookup of a resource by name.
+ * the printing of lists, the lookup of a resource by name, and the one-line error for a value the
+ * server does not know.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ApiClient, ApiError, type Collection, type Resource } from './api-client.js';
-import { resolveConnection, tokenHint, type Connection } from './cli-config.js';
-import { printError, printJson, processStreams, type Streams } from './output.js';
+import { CliError, resolveConnection, tokenHint, type Connection } from './cli-config.js';
+import { printError, printJson, processStreams, renderTable, type Column, type Streams } from './output.js';
 
 /** The connection flags as commander parses them. */
 export interface ConnectionFlags {
@@ -131,6 +132,70 @@ export function pagingOf(opts: { offset?: number; limit?: number; filter?: strin
     ? { ...(opts.offset !== undefined ? { offset: opts.offset } : {}), ...(opts.limit !== undefined ? { limit: opts.limit } : {}) }
     : undefined;
   return { filters, ...(page ? { page } : {}) };
+}
+
+/**
+ * Prints a list: the collection for `--json`, else a table, or `no <things>` on stderr (and
+ * nothing on stdout) when it is empty.
+ */
+export function printList<T>(ctx: CommandContext, list: Collection<T>, columns: Column<T>[], things: string): void {
+  if (ctx.json) return ctx.printJson(list);
+  if (list.items.length === 0) return ctx.streams.err(`no ${things}\n`);
+  ctx.streams.out(renderTable(list.items, columns));
+}
+
+/** `--enable` / `--disable` of an update: true, false, or undefined when neither is given. */
+export function enabledEdit(opts: { enable?: boolean; disable?: boolean }): boolean | undefined {
+  if (opts.enable && opts.disable) throw new CliError('--enable and --disable exclude each other');
+  return opts.enable ? true : opts.disable ? false : undefined;
+}
+
+/** A field of a create or update whose value is one of a set the server knows (a type, a provider code). */
+export interface ChoiceField {
+  /** The field as the API names it, e.g. `properties.provider`. */
+  field: string;
+  /** The value sent, when the user gave one. */
+  given: string | undefined;
+  /** What the value is, e.g. `DNS provider`. */
+  label: string;
+  /** Where to look when the server does not list the values, e.g. `see docs/dns-providers.md for the codes`. */
+  fallback: string;
+}
+
+/**
+ * The values the server accepts at `field` (`properties.provider`, `properties.settings.preset`)
+ * of `POST /<collection>`, read from its OpenAPI document; null when it does not say.
+ */
+export async function knownChoices(ctx: CommandContext, collection: string, field: string): Promise<string[] | null> {
+  try {
+    const doc = await ctx.client.get<any>('/openapi.json');
+    let schema = doc?.paths?.[`/api/v1/${collection}`]?.post?.requestBody?.content?.['application/json']?.schema;
+    for (const part of field.split('.')) schema = schema?.properties?.[part];
+    const values = [schema, ...(Array.isArray(schema?.anyOf) ? schema.anyOf : [])].flatMap((s: any) => [...(Array.isArray(s?.enum) ? s.enum : []), ...(s?.const !== undefined ? [s.const] : [])]);
+    return values.length ? [...new Set(values.map(String))].sort() : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Sends a create or update of `/<collection>`. When the server refuses it only for choice fields
+ * the user gave (its schema answers with a row of "must be equal to constant"), the error becomes
+ * one line naming the value and the values the server knows. `--json` keeps the server's problem
+ * document.
+ */
+export async function sendWithChoices<T>(ctx: CommandContext, collection: string, choices: ChoiceField[], send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    if (ctx.json || !(err instanceof ApiError) || err.status !== 400) throw err;
+    const fields = (err.problem.errors ?? []).map((e) => e.field);
+    const given = choices.filter((c) => c.given !== undefined);
+    const bad = given.find((c) => fields.includes(c.field));
+    if (!bad || fields.some((f) => !given.some((c) => c.field === f))) throw err;
+    const known = await knownChoices(ctx, collection, bad.field);
+    throw new CliError(`unknown ${bad.label} "${bad.given}"; ${known ? `this server knows ${known.join(', ')}` : bad.fallback}`);
+  }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -6,11 +6,14 @@
  */
 import type { Command } from 'commander';
 import { domainToASCII } from 'node:url';
-import { ApiError, type Resource } from './api-client.js';
+import type { Resource } from './api-client.js';
 import { CliError } from './cli-config.js';
-import { collect, nonNegativeInt, pagingOf, positiveInt, resolveId, runAction, seg, withConnection, withPaging, type CommandContext } from './command-kit.js';
-import { credentialsOf, parseSettingsJson, settingsOf } from './key-values.js';
-import { formatValue, humanise, renderBlock, renderTable, type Column } from './output.js';
+import {
+  collect, enabledEdit, nonNegativeInt, pagingOf, positiveInt, printList, resolveId, runAction, sendWithChoices, seg, withConnection, withPaging,
+  type CommandContext,
+} from './command-kit.js';
+import { credentialsFrom, editedSettings, settingsFrom, settingsObject, withKeyValueOptions, type CredentialsFlags, type SettingsFlags } from './key-values.js';
+import { humanise, renderBlock, settingsText, type Column } from './output.js';
 
 const COLUMNS: Column<Resource>[] = [
   { header: 'ID', value: (r) => r.id },
@@ -43,16 +46,6 @@ function withoutCredentials<T>(value: T): T {
     return { ...res, properties } as T;
   }
   return value;
-}
-
-/** The settings, one `key=value` a line; lists and objects as JSON. */
-function settingsText(settings: unknown): string {
-  if (!settings || typeof settings !== 'object') return '-';
-  const lines = Object.entries(settings as Record<string, unknown>).map(([k, v]) => {
-    const text = v !== null && typeof v === 'object' ? JSON.stringify(v) : typeof v === 'string' && /[\n\r]/.test(v) ? JSON.stringify(v) : formatValue(v);
-    return `${k}=${text}`;
-  });
-  return lines.length ? lines.join('\n') : '-';
 }
 
 /** A zone as a `key: value` block: zone, provider, state, message and last check first. */
@@ -96,40 +89,16 @@ function showZone(ctx: CommandContext, res: Resource, done: 'created' | 'changed
   return 1;
 }
 
-/** The provider codes the server accepts, read from its OpenAPI document; null when unknown. */
-async function knownProviders(ctx: CommandContext): Promise<string[] | null> {
-  try {
-    const doc = await ctx.client.get<any>('/openapi.json');
-    const schema = doc?.paths?.['/api/v1/dns-zones']?.post?.requestBody?.content?.['application/json']?.schema?.properties?.properties?.properties?.provider;
-    const values = [schema, ...(Array.isArray(schema?.anyOf) ? schema.anyOf : [])].flatMap((s: any) => [...(Array.isArray(s?.enum) ? s.enum : []), ...(s?.const !== undefined ? [s.const] : [])]);
-    return values.length ? [...new Set(values.map(String))].sort() : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
- * Sends a create or update; a provider code the server does not know (its schema answers with a
- * row of "must be equal to constant") becomes one line naming the codes it knows. `--json` keeps
- * the server's problem document.
+ * Sends a create or update; a provider code the server does not know becomes one line naming the
+ * codes it knows.
  */
-async function sendZone(ctx: CommandContext, provider: string | undefined, send: () => Promise<Resource>): Promise<Resource> {
-  try {
-    return await send();
-  } catch (err) {
-    const fields = err instanceof ApiError && err.status === 400 ? (err.problem.errors ?? []).map((e) => e.field) : [];
-    if (ctx.json || provider === undefined || fields.length === 0 || fields.some((f) => f !== 'properties.provider')) throw err;
-    const known = await knownProviders(ctx);
-    throw new CliError(`unknown DNS provider "${provider}"; ${known ? `this server knows ${known.join(', ')}` : 'see docs/dns-providers.md for the codes'}`);
-  }
+function sendZone(ctx: CommandContext, provider: string | undefined, send: () => Promise<Resource>): Promise<Resource> {
+  return sendWithChoices(ctx, 'dns-zones', [{ field: 'properties.provider', given: provider, label: 'DNS provider', fallback: 'see docs/dns-providers.md for the codes' }], send);
 }
 
-interface WritableOpts {
+interface WritableOpts extends SettingsFlags, CredentialsFlags {
   provider?: string;
-  setting?: string[];
-  settingsJson?: string;
-  credential?: string[];
-  credentialFile?: string[];
   resolver?: string[];
   propagationTimeout?: number;
   extraDelay?: number;
@@ -151,20 +120,15 @@ interface UpdateOpts extends WritableOpts {
 
 /** The options create and update share. */
 function withWritable(cmd: Command): Command {
-  return cmd
-    .option('--setting <key=value>', 'a provider setting (repeatable); true/false and plain numbers are sent as such, anything else as text', collect)
-    .option('--settings-json <json>', 'provider settings as a JSON object (lists, or text that looks like a number); --setting entries are applied on top')
-    .option('--credential <key=value>', 'a provider credential (repeatable; visible to other users in ps: prefer --credential-file)', collect)
-    .option('--credential-file <key=path>', 'a provider credential read from a file (repeatable; one trailing line break is removed)', collect)
+  return withKeyValueOptions(cmd, 'provider')
     .option('--resolver <host:port>', 'check propagation at this server instead of the zone\'s authoritative servers (repeatable)', collect)
     .option('--propagation-timeout <seconds>', 'how long to wait for records to be visible (1-3600; default 300)', positiveInt)
     .option('--extra-delay <seconds>', 'wait this long after the records are visible (0-600; default 0)', nonNegativeInt);
 }
 
-/** The properties every create and update may carry, from the flags (settings aside). */
+/** The properties every create and update may carry, from the flags (settings and credentials aside). */
 function commonProperties(opts: WritableOpts): Record<string, unknown> {
   const p: Record<string, unknown> = {};
-  if (opts.credential !== undefined || opts.credentialFile !== undefined) p.credentials = credentialsOf(opts.credential, opts.credentialFile);
   if (opts.resolver !== undefined) p.resolvers = opts.resolver;
   if (opts.propagationTimeout !== undefined) p.propagationTimeoutSeconds = opts.propagationTimeout;
   if (opts.extraDelay !== undefined) p.extraDelaySeconds = opts.extraDelay;
@@ -182,9 +146,7 @@ export function registerDnsZoneCommands(program: Command): void {
     .action((opts: { zone?: string; provider?: string; state?: string; offset?: number; limit?: number; filter?: string[] }, cmd: Command) => runAction(cmd, async (ctx) => {
       const { filters, page } = pagingOf(opts, { zoneName: opts.zone === undefined ? undefined : normaliseZoneName(opts.zone), provider: opts.provider, state: opts.state });
       const list = await ctx.client.list('/dns-zones', filters, page);
-      if (ctx.json) return ctx.printJson({ ...list, items: list.items.map(withoutCredentials) });
-      if (list.items.length === 0) return ctx.streams.err('no DNS zones\n');
-      ctx.streams.out(renderTable(list.items, COLUMNS));
+      printList(ctx, { ...list, items: list.items.map(withoutCredentials) }, COLUMNS, 'DNS zones');
     }));
 
   withConnection(zones.command('get').description('show one DNS zone').argument('<zone>', 'zone id or zone name'))
@@ -199,8 +161,8 @@ export function registerDnsZoneCommands(program: Command): void {
     .requiredOption('--provider <code>', 'DNS provider: rfc2136, powerdns, exec, acmesh, … (docs/dns-providers.md)')))
     .option('--disabled', 'create it disabled: certkeeper does not write to it (and does not check it) until enabled')
     .action((opts: CreateOpts, cmd: Command) => runAction(cmd, async (ctx) => {
-      const settings = { ...(opts.settingsJson !== undefined ? parseSettingsJson(opts.settingsJson) : {}), ...settingsOf(opts.setting) };
-      const properties: Record<string, unknown> = { zoneName: opts.zone, provider: opts.provider, settings, ...commonProperties(opts) };
+      const credentials = credentialsFrom(opts);
+      const properties: Record<string, unknown> = { zoneName: opts.zone, provider: opts.provider, settings: settingsFrom(opts), ...commonProperties(opts), ...(credentials ? { credentials } : {}) };
       if (opts.disabled) properties.enabled = false;
       const res = await sendZone(ctx, opts.provider, () => ctx.client.post('/dns-zones', { properties }));
       return showZone(ctx, res, 'created');
@@ -214,35 +176,21 @@ export function registerDnsZoneCommands(program: Command): void {
     .option('--enable', 'let certkeeper write to the zone again')
     .option('--disable', 'stop certkeeper from writing to the zone')
     .action((ref: string, opts: UpdateOpts, cmd: Command) => runAction(cmd, async (ctx) => {
-      if (opts.enable && opts.disable) throw new CliError('--enable and --disable exclude each other');
-      if (opts.clearCredentials && (opts.credential !== undefined || opts.credentialFile !== undefined)) throw new CliError('--clear-credentials excludes --credential and --credential-file');
+      const enabled = enabledEdit(opts);
+      const credentials = credentialsFrom(opts);
       if (opts.resolvers === false && opts.resolver !== undefined) throw new CliError('--no-resolvers excludes --resolver');
       const properties = commonProperties(opts);
-      // Settings are replaced as a whole by the API: --setting and --unset-setting edit the
-      // current ones; --settings-json (or a new provider) starts from scratch.
-      const setting = settingsOf(opts.setting);
-      const unset = opts.unsetSetting ?? [];
-      for (const key of unset) if (key in setting) throw new CliError(`--setting ${key} and --unset-setting ${key} contradict each other`);
       const id = await zoneId(ctx, ref);
-      if (opts.settingsJson !== undefined || opts.setting !== undefined || unset.length) {
-        let base: Record<string, unknown> = {};
-        if (opts.settingsJson !== undefined) base = parseSettingsJson(opts.settingsJson);
-        else {
-          const current = await ctx.client.get(path(id));
-          const providerChanges = opts.provider !== undefined && opts.provider !== current.properties.provider;
-          if (!providerChanges && current.properties.settings && typeof current.properties.settings === 'object') base = { ...(current.properties.settings as Record<string, unknown>) };
-        }
-        for (const key of unset) {
-          if (!(key in base) && opts.settingsJson === undefined) throw new CliError(`--unset-setting ${key}: the zone has no setting ${key}`);
-          delete base[key];
-        }
-        properties.settings = { ...base, ...setting };
-      }
+      // A new provider starts with empty settings.
+      const settings = await editedSettings(opts, async () => {
+        const current = await ctx.client.get(path(id));
+        return opts.provider !== undefined && opts.provider !== current.properties.provider ? {} : settingsObject(current.properties.settings);
+      }, 'zone');
+      if (settings) properties.settings = settings;
       if (opts.provider !== undefined) properties.provider = opts.provider;
-      if (opts.clearCredentials) properties.credentials = {};
+      if (credentials) properties.credentials = credentials;
       if (opts.resolvers === false) properties.resolvers = [];
-      if (opts.enable) properties.enabled = true;
-      if (opts.disable) properties.enabled = false;
+      if (enabled !== undefined) properties.enabled = enabled;
       if (Object.keys(properties).length === 0) throw new CliError('nothing to change; give at least one option (see --help)');
       const res = await sendZone(ctx, opts.provider, () => ctx.client.patch(path(id), { properties }));
       return showZone(ctx, res, 'changed');

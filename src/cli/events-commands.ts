@@ -1,8 +1,8 @@
 /** `certkeeper events …`: the audit log. */
 import type { Command } from 'commander';
 import type { Resource } from './api-client.js';
-import { pagingOf, runAction, withConnection, withPaging } from './command-kit.js';
-import { renderTable, type Column } from './output.js';
+import { pagingOf, printList, runAction, withConnection, withPaging } from './command-kit.js';
+import type { Column } from './output.js';
 
 const COLUMNS: Column<Resource>[] = [
   { header: 'TIME', value: (r) => r.metadata.createdDate },
@@ -23,8 +23,6 @@ export function registerEventCommands(program: Command): void {
     .action((opts: { type?: string; subjectId?: string; subjectType?: string; offset?: number; limit?: number; filter?: string[] }, cmd: Command) => runAction(cmd, async (ctx) => {
       const { filters, page } = pagingOf(opts, { type: opts.type, subjectId: opts.subjectId, subjectType: opts.subjectType });
       const list = await ctx.client.list('/events', filters, page);
-      if (ctx.json) return ctx.printJson(list);
-      if (list.items.length === 0) return ctx.streams.err('no events\n');
-      ctx.streams.out(renderTable(list.items, COLUMNS));
+      printList(ctx, list, COLUMNS, 'events');
     }));
 }

@@ -45,6 +45,19 @@ export function formatValue(value: unknown): string {
   return String(value);
 }
 
+/**
+ * Settings as block text, one `key=value` a line; lists, objects and text with line breaks as
+ * JSON, so that each setting stays on its line.
+ */
+export function settingsText(settings: unknown): string {
+  if (!settings || typeof settings !== 'object') return '-';
+  const lines = Object.entries(settings as Record<string, unknown>).map(([k, v]) => {
+    const text = v !== null && typeof v === 'object' ? JSON.stringify(v) : typeof v === 'string' && /[\n\r]/.test(v) ? JSON.stringify(v) : formatValue(v);
+    return `${k}=${text}`;
+  });
+  return lines.length ? lines.join('\n') : '-';
+}
+
 /** Renders rows as an aligned table with a header line; cells never contain line breaks. */
 export function renderTable<T>(rows: T[], columns: Column<T>[]): string {
   const cells = rows.map((row) => columns.map((c) => formatValue(c.value(row)).replace(/\s*\n\s*/g, ' ')));

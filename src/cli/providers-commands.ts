@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import type { Resource } from './api-client.js';
 import { CliError } from './cli-config.js';
-import { pagingOf, positiveInt, resolveId, runAction, seg, withConnection, withPaging, type CommandContext } from './command-kit.js';
+import { pagingOf, positiveInt, printList, resolveId, runAction, seg, withConnection, withPaging, type CommandContext } from './command-kit.js';
 import { readTextFile } from './input-files.js';
-import { pemCount, renderBlock, renderTable, resourcePairs, type Column } from './output.js';
+import { pemCount, renderBlock, resourcePairs, type Column } from './output.js';
 import { DEFAULT_WAIT_SECONDS, waitFor } from './wait.js';
 
 const COLUMNS: Column<Resource>[] = [
@@ -75,9 +75,7 @@ export function registerProviderCommands(program: Command): void {
     .action((opts: { name?: string; state?: string; offset?: number; limit?: number; filter?: string[] }, cmd: Command) => runAction(cmd, async (ctx) => {
       const { filters, page } = pagingOf(opts, { name: opts.name, state: opts.state });
       const list = await ctx.client.list('/providers', filters, page);
-      if (ctx.json) return ctx.printJson(list);
-      if (list.items.length === 0) return ctx.streams.err('no providers\n');
-      ctx.streams.out(renderTable(list.items, COLUMNS));
+      printList(ctx, list, COLUMNS, 'providers');
     }));
 
   withConnection(providers.command('get').description('show one provider').argument('<id>', 'provider id or name'))

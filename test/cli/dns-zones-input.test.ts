@@ -1,6 +1,7 @@
-// The input rules of `dns-zones create|update`, in-process: how --setting values are typed,
-// --settings-json, credentials from flags and files, and zone names as the server stores them;
-// and the block of a zone, which never shows credentials.
+// The input rules of `dns-zones create|update` (and `notification-channels create|update`, which
+// share them), in-process: how --setting values are typed, list and text keys, --setting-file,
+// --settings-json, editing the current settings, credentials from flags and files, and zone names
+// as the server stores them; and the block of a zone, which never shows credentials.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import type { Resource } from '../../src/cli/api-client.js';
 import { CliError } from '../../src/cli/cli-config.js';
 import { dnsZoneBlock, normaliseZoneName } from '../../src/cli/dns-zones-commands.js';
-import { credentialsOf, parseSettingsJson, settingsOf, settingValue } from '../../src/cli/key-values.js';
+import { credentialsFrom, credentialsOf, editedSettings, parseSettingsJson, settingsFrom, settingsOf, settingValue } from '../../src/cli/key-values.js';
 
 test('--setting values: true/false and plain decimal numbers are typed, everything else is text', () => {
   assert.equal(settingValue('true'), true);
@@ -45,6 +46,38 @@ test('credentials: values are text, files lose one trailing line break, a key go
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('setting shapes (notification channels): list keys take one entry per --setting, text keys stay text; --setting-file reads text', () => {
+  const shapes = { lists: ['to'], text: ['chatId'] };
+  assert.deepEqual(settingsOf(['to=a@example.com', 'chatId=-100123', 'to=B <b@example.com>', 'smtpPort=25'], shapes), { to: ['a@example.com', 'B <b@example.com>'], chatId: '-100123', smtpPort: 25 });
+  assert.throws(() => settingsOf(['chatId=1', 'chatId=2'], shapes), /--setting chatId is given twice/);
+  const dir = mkdtempSync(join(tmpdir(), 'ck-cli-setting-'));
+  try {
+    writeFileSync(join(dir, 'url'), 'https://hooks.example.com/T0/B0/x\n');
+    writeFileSync(join(dir, 'num'), '42\n');
+    assert.deepEqual(settingsFrom({ setting: ['preset=slack'], settingFile: [`url=${join(dir, 'url')}`, `n=${join(dir, 'num')}`], settingsJson: '{"url": "old", "keep": 1}' }), { url: 'https://hooks.example.com/T0/B0/x', keep: 1, preset: 'slack', n: '42' });
+    assert.throws(() => settingsFrom({ setting: ['url=x'], settingFile: [`url=${join(dir, 'url')}`] }), /--setting url is given twice \(--setting-file\)/);
+    assert.throws(() => settingsFrom({ settingFile: [`url=${join(dir, 'missing')}`] }), /cannot read setting url file .*missing: no such file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('edited settings: --setting and --unset-setting edit the current ones, --settings-json replaces them, no flag changes nothing', async () => {
+  const current = async () => ({ to: ['a@example.com'], from: 'ck@example.com', smtpPort: 587 });
+  assert.equal(await editedSettings({}, current, 'channel'), undefined);
+  assert.deepEqual(await editedSettings({ setting: ['to=b@example.com', 'to=c@example.com'], unsetSetting: ['smtpPort'] }, current, 'channel', { lists: ['to'] }), { to: ['b@example.com', 'c@example.com'], from: 'ck@example.com' });
+  assert.deepEqual(await editedSettings({ settingsJson: '{"x": 1}', setting: ['y=2'] }, () => assert.fail('not read'), 'channel'), { x: 1, y: 2 });
+  await assert.rejects(editedSettings({ unsetSetting: ['nope'] }, current, 'channel'), /--unset-setting nope: the channel has no setting nope/);
+  await assert.rejects(editedSettings({ setting: ['from=x@example.com'], unsetSetting: ['from'] }, current, 'channel'), /--setting from and --unset-setting from contradict each other/);
+});
+
+test('credentials of a create or update: none given, given, or cleared', () => {
+  assert.equal(credentialsFrom({}), undefined);
+  assert.deepEqual(credentialsFrom({ credential: ['secret=0123456789abcdef'] }), { secret: '0123456789abcdef' });
+  assert.deepEqual(credentialsFrom({ clearCredentials: true }), {});
+  assert.throws(() => credentialsFrom({ clearCredentials: true, credential: ['a=b'] }), /--clear-credentials excludes --credential and --credential-file/);
 });
 
 test('zone names are looked up as the server stores them', () => {

@@ -34,6 +34,8 @@ export interface Config {
   schedulerIntervalSeconds: number;
   /** Certificates per exact name set per 7 days before the local budget refuses new orders. */
   rateBudgetPerNameSet: number;
+  /** Certificates per registered domain (eTLD+1) per 7 days before the local budget refuses new orders. */
+  rateBudgetPerDomain: number;
   /** Recursive resolvers (`host:port`) for CNAME and zone-cut lookups; empty means the system's. */
   dnsResolvers: string[];
   /** Days before notAfter at which expiry alerts fire (`CERTKEEPER_EXPIRY_ALERT_DAYS`), descending. */
@@ -119,6 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
     retentionDays: positiveInt(env, 'CERTKEEPER_RETENTION_DAYS', 30),
     workerConcurrency: positiveInt(env, 'CERTKEEPER_WORKER_CONCURRENCY', 8),
     rateBudgetPerNameSet: positiveInt(env, 'CERTKEEPER_RATE_BUDGET_PER_NAME_SET', 5),
+    rateBudgetPerDomain: positiveInt(env, 'CERTKEEPER_RATE_BUDGET_PER_DOMAIN', 50),
     schedulerIntervalSeconds: positiveInt(env, 'CERTKEEPER_SCHEDULER_INTERVAL_SECONDS', 60),
     caConcurrency: positiveInt(env, 'CERTKEEPER_CA_CONCURRENCY', 4),
     dnsResolvers: (env.CERTKEEPER_DNS_RESOLVERS ?? '').split(/[\s,]+/).filter(Boolean).map((r) => {

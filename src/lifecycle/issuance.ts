@@ -26,6 +26,8 @@ import { versionName } from './version-name.js';
 import { renewalDecision } from './renewal-plan.js';
 import { answerChallenges, ChallengeFailure, cleanupChallenges, prepareChallenges, publishAutomatic } from './challenges.js';
 import { PropagationError } from '../dns/dns01-solver.js';
+import { registeredDomains } from '../pki/registered-domain.js';
+import { OrderDomains } from '../store/order-domains.js';
 
 /** SHA-256 of the sorted name list: the identity of an exact name set for the rate budget. */
 export function namesHash(names: string[]): string {
@@ -49,7 +51,7 @@ class ProviderUnavailable extends Error {
   override name = 'ProviderUnavailable';
 }
 
-/** The local rate budget for this exact name set is spent until `retryAfter`. */
+/** A local rate budget (exact name set, or registered domain) is spent until `retryAfter`. */
 export class BudgetExceeded extends Error {
   override name = 'BudgetExceeded';
   constructor(message: string, readonly retryAfter: Date) {
@@ -202,27 +204,41 @@ function describeError(err: unknown): string {
   return String(err);
 }
 
-/** Orders per exact name set that may end in a certificate within a week (Let's Encrypt allows 5). */
-function budgetPerWeek(ctx: Context): number {
-  return ctx.config.rateBudgetPerNameSet;
-}
+const WEEK_MS = 7 * 86_400_000;
 
 /**
- * The local rate budget: refuses a new order when the exact name set already got its weekly share
- * of certificates, so a loop (a script renewing on every run, a flapping deployment) cannot burn
- * the CA's limit. The next attempt is when the oldest of those falls out of the week.
+ * The local rate budgets: refuse a new order when its exact name set already got
+ * `CERTKEEPER_RATE_BUDGET_PER_NAME_SET` certificates in the last 7 days, or any registered domain
+ * among its names got `CERTKEEPER_RATE_BUDGET_PER_DOMAIN` (Let's Encrypt: 5 and 50), so a loop (a
+ * script renewing on every run, a flapping deployment) cannot burn the CA's limits. The next
+ * attempt is when every spent budget has room again: when the certificate whose leaving the week
+ * brings its count under the limit leaves it.
+ *
+ * Both count the orders of this install that ended with a certificate, across all tenants and all
+ * providers: the CA counts a registered domain (and a name set) whoever asks, so tenants sharing a
+ * domain share its limit too. The counts reveal nothing Certificate Transparency does not publish.
  */
-async function checkBudget(ctx: Context, order: OrderRow): Promise<void> {
-  if (!order.names_hash) return;
-  const weekAgo = new Date(ctx.clock().getTime() - 7 * 86_400_000);
-  const issued = await ctx.db.kysely.selectFrom('orders').select('created_at')
-    .where('names_hash', '=', order.names_hash).where('created_at', '>', iso(weekAgo)).where('certificate_id', 'is not', null)
-    .orderBy('created_at').execute();
-  const budget = budgetPerWeek(ctx);
-  if (issued.length >= budget) {
-    const until = new Date(Date.parse(issued[0]!.created_at) + 7 * 86_400_000);
-    throw new BudgetExceeded(`the local rate budget is spent: ${issued.length} certificates for exactly these names in the last 7 days (limit ${budget}, CERTKEEPER_RATE_BUDGET_PER_NAME_SET); next possible at ${iso(until)}`, until);
+async function checkBudget(ctx: Context, order: OrderRow, names: string[]): Promise<void> {
+  const weekAgo = iso(new Date(ctx.clock().getTime() - WEEK_MS));
+  const spent: BudgetExceeded[] = [];
+  if (order.names_hash) {
+    const issued = await ctx.db.kysely.selectFrom('orders').select('created_at')
+      .where('names_hash', '=', order.names_hash).where('created_at', '>', weekAgo).where('certificate_id', 'is not', null)
+      .orderBy('created_at').execute();
+    const budget = ctx.config.rateBudgetPerNameSet;
+    if (issued.length >= budget) {
+      const until = new Date(Date.parse(issued[issued.length - budget]!.created_at) + WEEK_MS);
+      spent.push(new BudgetExceeded(`the local rate budget is spent: ${issued.length} certificates for exactly these names in the last 7 days (limit ${budget}, CERTKEEPER_RATE_BUDGET_PER_NAME_SET); next possible at ${iso(until)}`, until));
+    }
   }
+  const budget = ctx.config.rateBudgetPerDomain;
+  for (const d of await new OrderDomains(ctx.db).spent(registeredDomains(names), weekAgo, budget)) {
+    const until = new Date(Date.parse(d.freedBy) + WEEK_MS);
+    spent.push(new BudgetExceeded(`the local rate budget is spent: ${d.issued} certificates for the registered domain ${d.registeredDomain} in the last 7 days (limit ${budget}, CERTKEEPER_RATE_BUDGET_PER_DOMAIN); next possible at ${iso(until)}`, until));
+  }
+  // Several spent: report the one that frees last, so the next attempt is not refused again.
+  const last = spent.sort((a, b) => b.retryAfter.getTime() - a.retryAfter.getTime())[0];
+  if (last) throw last;
 }
 
 /** The ARI certificate ID of the version this order replaces, when the CA supports ARI (RFC 9773 §5). */
@@ -256,7 +272,11 @@ async function runOrder(ctx: Context, ac: AutoCertificateRow, provider: Provider
   };
 
   if (order.step === 'new') {
-    await checkBudget(ctx, order);
+    // The order's registered domains, for the budget per registered domain. Recorded at this step,
+    // which every order passes before the CA is asked, rather than next to the order's insert:
+    // recording is idempotent, so an order resumed after a crash between the two still counts.
+    await new OrderDomains(ctx.db).record(order, registeredDomains(names));
+    await checkBudget(ctx, order, names);
     const replaces = await replacedCertificateId(ctx, client, ac, order, signal);
     const request = {
       // RFC 8738: IP addresses are identifiers of type "ip".

@@ -19,6 +19,7 @@ import { EmailNotifier } from './email-notifier.js';
 import { WebhookNotifier, type Fetch } from './webhook-notifier.js';
 import type { DeliveryReceipt, Notifier } from './notifier.js';
 import { renderNotification } from './notification.js';
+import { checkDigest, startDigestDay, type DigestInput } from './digest.js';
 
 /** The vault context of a channel's credentials. */
 export const channelCredentialsContext = (channelId: string) => `notification_channels/${channelId}/credentials`;
@@ -31,6 +32,8 @@ export interface ChannelInput {
   enabled?: boolean;
   settings?: SettingsInput;
   credentials?: CredentialsInput;
+  /** The optional daily digest (src/notify/digest.ts). */
+  digest?: DigestInput;
 }
 
 /** A saved channel, with the secret certkeeper generated for it on this request, if any. */
@@ -93,6 +96,7 @@ async function lastEventId(ctx: Context): Promise<number> {
 /** Creates a channel. */
 export async function createChannel(ctx: Context, tenantId: string, actor: string, input: ChannelInput): Promise<SavedChannel> {
   const events = checkEvents(input.events);
+  const digestHour = input.digest === undefined ? null : checkDigest(input.digest);
   const config = resolveChannelConfig({ type: input.type, ...(input.settings ? { settings: input.settings } : {}), ...(input.credentials ? { credentials: input.credentials } : {}) });
   await checkDestination(ctx, config);
   await checkNameFree(ctx, tenantId, input.name);
@@ -106,6 +110,9 @@ export async function createChannel(ctx: Context, tenantId: string, actor: strin
     settings_json: JSON.stringify(config.settings),
     credentials_enc: Object.keys(config.credentials).length ? ctx.vault.seal(JSON.stringify(config.credentials), channelCredentialsContext(id)) : null,
     start_event_id: await lastEventId(ctx),
+    // The slot that passed before the digest was switched on is not sent: the first is the next one.
+    digest_hour: digestHour,
+    digest_day: digestHour === null ? null : startDigestDay(ctx.clock(), digestHour, null),
     ...stateOf(enabled),
     last_delivery_at: null,
     created_at: now, created_by: actor, updated_at: now, updated_by: actor,
@@ -123,6 +130,7 @@ export async function updateChannel(ctx: Context, tenantId: string, actor: strin
   if (input.name !== undefined && input.name !== row.name) await checkNameFree(ctx, tenantId, input.name);
   const set: Partial<ChannelRow> = { updated_at: iso(ctx.clock()), updated_by: actor };
   if (input.events !== undefined) set.events_json = JSON.stringify(checkEvents(input.events));
+  if (input.digest !== undefined) set.digest_hour = checkDigest(input.digest);
   let generatedSecret: string | undefined;
   if (input.type !== undefined || input.settings !== undefined || input.credentials !== undefined) {
     const config = resolveChannelConfig(
@@ -139,6 +147,12 @@ export async function updateChannel(ctx: Context, tenantId: string, actor: strin
   if (input.enabled !== undefined) {
     set.enabled = input.enabled ? 1 : 0;
     Object.assign(set, stateOf(input.enabled));
+  }
+  // A digest switched on, moved to another hour, or whose channel is enabled again starts with the
+  // next slot (one that passed meanwhile is not sent at once), and a day already sent stays sent.
+  const digestHour = set.digest_hour !== undefined ? set.digest_hour : row.digest_hour;
+  if (digestHour !== null && (digestHour !== row.digest_hour || (input.enabled === true && row.enabled === 0))) {
+    set.digest_day = startDigestDay(ctx.clock(), digestHour, row.digest_day);
   }
   await store.update(tenantId, id, set);
   if (input.enabled === false) await new DeliveryStore(ctx.db).cancelPending(id, 'the channel was disabled', ctx.clock());

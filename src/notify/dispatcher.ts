@@ -7,7 +7,9 @@
  *    advance the cursor with a conditional UPDATE (only from the value that was read).
  * 2. Delivery: claim due deliveries with a lease (conditional UPDATE), send, and record the
  *    outcome; failures that may pass are retried with exponential backoff, honouring Retry-After,
- *    up to {@link DELIVERY_RETRY}.maxAttempts.
+ *    up to {@link DELIVERY_RETRY}.maxAttempts. Daily digests (src/notify/digest.ts) are
+ *    deliveries too, queued by their own scheduler with a negative `event_id`; they bypass the
+ *    channel's event filter and are collected when sent.
  *
  * Event ids are assigned at insert, but on PostgreSQL transactions may commit out of id order: a
  * missing id is waited for (GAP_WAIT_MS) before the cursor moves past it, so a late commit is not
@@ -23,7 +25,8 @@ import { iso } from '../store/time.js';
 import { describeKind, notifierFor } from './channels.js';
 import { asDeliveryError, DeliveryError } from './delivery-error.js';
 import { matchesEventFilter } from './event-filter.js';
-import { notificationEvent, renderNotification } from './notification.js';
+import { digestDayOf, digestNotification } from './digest.js';
+import { DIGEST_TYPE, notificationEvent, renderNotification, type Notification } from './notification.js';
 import { ChannelStore, DeliveryStore, type ChannelRow, type DeliveryRow } from './notification-store.js';
 import type { Fetch } from './webhook-notifier.js';
 import { SEND_TIMEOUT_MS } from './notifier.js';
@@ -215,18 +218,28 @@ export class NotificationDispatcher {
       await this.#deliveries.finish(d.id, this.#owner, { state: 'cancelled', last_error: channel ? 'the channel is disabled' : 'the channel was deleted', updated_at: iso(now) });
       return null;
     }
-    const event = await ctx.db.kysely.selectFrom('events').selectAll().where('id', '=', d.event_id).executeTakeFirst() as EventRow | undefined;
-    if (!event) {
+    // A daily digest is no event of the log: it is queued by src/notify/digest.ts for channels
+    // that asked for one (never through the `events` filter) and collected now.
+    const digest = d.event_type === DIGEST_TYPE;
+    if (digest && channel.digest_hour === null) {
+      await this.#deliveries.finish(d.id, this.#owner, { state: 'cancelled', last_error: 'the channel no longer takes a daily digest', updated_at: iso(now) });
+      return null;
+    }
+    const event = digest ? undefined : await ctx.db.kysely.selectFrom('events').selectAll().where('id', '=', d.event_id).executeTakeFirst() as EventRow | undefined;
+    if (!digest && !event) {
       await this.#deliveries.finish(d.id, this.#owner, { state: 'failed', last_error: `event ${d.event_id} is not in the log`, updated_at: iso(now) });
       return 'failed';
     }
+    const what = event ? `${event.type} #${event.id}` : `${DIGEST_TYPE} of ${digestDayOf(Number(d.event_id))}`;
     try {
-      const n = renderNotification(notificationEvent(event), d.id, await this.#subjectName(event));
+      const n: Notification = event
+        ? renderNotification(notificationEvent(event), d.id, await this.#subjectName(event))
+        : await digestNotification(ctx, channel, d, now);
       const receipt = await notifierFor(ctx, channel, this.#opts.fetch ? { fetch: this.#opts.fetch } : {}).send(n, AbortSignal.any([this.#abort.signal, AbortSignal.timeout(ATTEMPT_LIMIT_MS)]), now);
       const at = iso(ctx.clock());
       await this.#deliveries.finish(d.id, this.#owner, { state: 'delivered', last_error: null, last_status: receipt.status ?? null, delivered_at: at, updated_at: at });
-      await this.#channels.update(channel.tenant_id, channel.id, { last_delivery_at: at, message: `Delivered ${event.type} #${event.id} at ${at}: ${receipt.detail}` });
-      log.info({ eventType: event.type, status: receipt.status }, 'notification delivered');
+      await this.#channels.update(channel.tenant_id, channel.id, { last_delivery_at: at, message: `Delivered ${what} at ${at}: ${receipt.detail}` });
+      log.info({ eventType: d.event_type, status: receipt.status }, 'notification delivered');
       return 'delivered';
     } catch (err) {
       if (this.#abort.signal.aborted) {
@@ -234,11 +247,12 @@ export class NotificationDispatcher {
         await this.#deliveries.finish(d.id, this.#owner, { state: 'pending', next_attempt_at: iso(now), updated_at: iso(now) }).catch(() => undefined);
         return null;
       }
-      return this.#recordFailure(d, channel, event, asDeliveryError(err), log);
+      return this.#recordFailure(d, channel, what, asDeliveryError(err), log);
     }
   }
 
-  async #recordFailure(d: DeliveryRow, channel: ChannelRow, event: EventRow, err: DeliveryError, log: Context['logger']): Promise<'retrying' | 'failed'> {
+  /** Records a failed attempt of `d`; `what` names what was sent (`certificate.expiring #42`, `digest.daily of 2026-03-02`). */
+  async #recordFailure(d: DeliveryRow, channel: ChannelRow, what: string, err: DeliveryError, log: Context['logger']): Promise<'retrying' | 'failed'> {
     const ctx = this.#ctx;
     const now = ctx.clock();
     const retry = err.retryable && d.attempts < DELIVERY_RETRY.maxAttempts;
@@ -253,14 +267,14 @@ export class NotificationDispatcher {
       updated_at: iso(now),
     });
     const outcome = retry ? `attempt ${d.attempts} of ${DELIVERY_RETRY.maxAttempts}, next at ${iso(next!)}` : `attempt ${d.attempts}, given up`;
-    log.warn({ eventType: event.type, status: err.status, retryable: err.retryable, nextAttemptAt: next ? iso(next) : null, error: err.message }, 'notification delivery failed');
+    log.warn({ eventType: d.event_type, status: err.status, retryable: err.retryable, nextAttemptAt: next ? iso(next) : null, error: err.message }, 'notification delivery failed');
     if (err.disableChannel) {
       const message = `Disabled by certkeeper at ${iso(now)}: ${err.message}`;
       await this.#channels.update(channel.tenant_id, channel.id, { enabled: 0, state: 'DISABLED', message });
       await this.#deliveries.cancelPending(channel.id, 'the channel was disabled', now);
       await ctx.events.append({ tenantId: channel.tenant_id, type: 'notification_channel.disabled', subjectType: 'notification-channel', subjectId: channel.id, actor: 'system', message: `notification channel ${channel.name} (${describeKind(channel)}) disabled: ${err.message}` });
     } else {
-      await this.#channels.update(channel.tenant_id, channel.id, { message: `Delivery of ${event.type} #${event.id} failed (${outcome}): ${err.message}` });
+      await this.#channels.update(channel.tenant_id, channel.id, { message: `Delivery of ${what} failed (${outcome}): ${err.message}` });
     }
     return retry ? 'retrying' : 'failed';
   }

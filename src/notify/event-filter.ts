@@ -1,9 +1,13 @@
 /**
  * The event filter of a notification channel: a list of exact event types from the fixed
  * vocabulary, `<namespace>.*` prefixes (`certificate.*`) or `*` for everything.
+ *
+ * The daily digest (`digest.daily`) is not an event and the filter never sees it: a channel
+ * receives it when its `digest` property asks for it, whatever the filter says (src/notify/digest.ts).
  */
 import { EVENT_TYPES } from '../lifecycle/event-types.js';
 import type { FieldError } from '../domain-error.js';
+import { DIGEST_TYPE } from './notification.js';
 
 const TYPES = new Set<string>(EVENT_TYPES);
 const NAMESPACES = new Set(EVENT_TYPES.map((t) => t.slice(0, t.indexOf('.'))));
@@ -25,6 +29,10 @@ export function checkEventFilter(patterns: string[] | undefined, field: string, 
     if (p === '*' || TYPES.has(p)) return;
     const m = /^([a-z_]+)\.\*$/.exec(p);
     if (m && NAMESPACES.has(m[1]!)) return;
+    if (p === DIGEST_TYPE || p === 'digest.*') {
+      errors.push({ field: `${field}[${i}]`, value: p, message: 'the daily digest is not an event: ask for it with properties.digest ({ "enabled": true, "hour": 8 }), whatever the events filter' });
+      return;
+    }
     errors.push({
       field: `${field}[${i}]`,
       value: p,

@@ -4,6 +4,14 @@
  */
 import type { EventRow } from '../store/events.js';
 
+/**
+ * The type of the daily digest (src/notify/digest.ts). Deliberately NOT in the event vocabulary
+ * (src/lifecycle/event-types.ts): the digest is a summary a channel asks for with its `digest`
+ * property, never an entry of the audit log, so a channel's `events` filter does not apply to it
+ * and `GET /events` never shows it.
+ */
+export const DIGEST_TYPE = 'digest.daily';
+
 /** How loud a notification is. `critical` is the "louder" one: URGENT in subjects, ntfy priority 5. */
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -115,6 +123,13 @@ export function renderNotification(event: NotificationEvent, deliveryId: string,
 
 /** The plain-text footer every e-mail carries: which event, about what, when. */
 export function eventFooter(event: NotificationEvent): string {
+  if (event.type === DIGEST_TYPE) {
+    return [
+      `Daily digest of ${typeof event.data.day === 'string' ? event.data.day : event.createdAt.slice(0, 10)} (UTC); not an event of the audit log`,
+      `Channel: ${event.subject.id ?? ''}`,
+      `Time: ${event.createdAt}`,
+    ].join('\n');
+  }
   return [
     `Event: ${event.type} (#${event.id} in the audit log)`,
     `Subject: ${event.subject.type}${event.subject.id ? ` ${event.subject.id}` : ''}`,

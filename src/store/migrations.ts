@@ -3,6 +3,8 @@
  * and PostgreSQL. Migrations are append-only: never edit one that has shipped.
  */
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { m0005RegisteredDomainBudget } from './migration-registered-domains.js';
+import { m0006NotificationDigest } from './migration-notification-digest.js';
 
 /** The SQL back ends certkeeper runs on. */
 export type DialectName = 'sqlite' | 'postgres';
@@ -312,6 +314,8 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
       '0002_dns_zones_and_challenges': m0002,
       '0003_renewal_automation': m0003,
       '0004_notifications': m0004,
+      '0005_registered_domain_budget': m0005RegisteredDomainBudget,
+      '0006_notification_digest': m0006NotificationDigest,
     }),
   };
 }

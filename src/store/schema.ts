@@ -224,6 +224,10 @@ export interface NotificationChannelsTable extends Audited {
   state: string;
   message: string;
   last_delivery_at: string | null;
+  /** Hour (0–23, UTC) of the channel's daily digest; null when it takes none. */
+  digest_hour: number | null;
+  /** Last UTC day (YYYY-MM-DD) whose digest was queued or skipped; advanced by compare-and-set. */
+  digest_day: string | null;
 }
 
 /** One event to deliver to one channel, with its retry state. Unique per (channel, event). */
@@ -265,6 +269,14 @@ export interface ExpiryAlertsTable {
   created_at: string;
 }
 
+/** The registered domains (eTLD+1) of each order: the local budget per registered domain counts these. */
+export interface OrderDomainsTable {
+  order_id: string;
+  registered_domain: string;
+  /** The order's created_at, so the week's rows of one domain are one index range. */
+  created_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   providers: ProvidersTable;
@@ -281,4 +293,5 @@ export interface Database {
   notification_deliveries: NotificationDeliveriesTable;
   notification_cursor: NotificationCursorTable;
   expiry_alerts: ExpiryAlertsTable;
+  order_domains: OrderDomainsTable;
 }

@@ -12,6 +12,11 @@ test('defaults follow DESIGN.md', () => {
   assert.match(c.databaseUrl, /^sqlite:.*data\/certkeeper\.db$/);
   assert.equal(c.masterKey, null);
   assert.equal(c.allowPrivateAddresses, false);
+  // Let's Encrypt's limits: 5 certificates per exact name set, 50 per registered domain, per 7 days.
+  assert.equal(c.rateBudgetPerNameSet, 5);
+  assert.equal(c.rateBudgetPerDomain, 50);
+  assert.equal(loadConfig({ CERTKEEPER_RATE_BUDGET_PER_DOMAIN: '2' }).rateBudgetPerDomain, 2);
+  assert.throws(() => loadConfig({ CERTKEEPER_RATE_BUDGET_PER_DOMAIN: '0' }), /CERTKEEPER_RATE_BUDGET_PER_DOMAIN/);
 });
 
 test('secrets come from *_FILE too, and bad values name the variable', () => {

@@ -5,6 +5,7 @@ import type { Context } from '../../lifecycle/context.js';
 import { DomainError, notFound } from '../../domain-error.js';
 import { createChannel, deleteChannel, openCredentials, testChannel, updateChannel } from '../../notify/channels.js';
 import { CHANNEL_TYPES } from '../../notify/channel-config.js';
+import { DEFAULT_DIGEST_HOUR, digestView } from '../../notify/digest.js';
 import { asDeliveryError } from '../../notify/delivery-error.js';
 import { ChannelStore, DeliveryStore, type ChannelRow, type DeliveryRow } from '../../notify/notification-store.js';
 import { SEND_TIMEOUT_MS } from '../../notify/notifier.js';
@@ -39,6 +40,11 @@ const Credentials = Type.Object({
   token: Secret('webhook/ntfy: access token'),
 }, { additionalProperties: false, description: 'Secrets of the channel; write-only, stored encrypted' });
 
+const Digest = Type.Object({
+  enabled: Type.Boolean({ description: 'true: send one summary message a day (expiring and failing certificates, the last 24 hours); false: none' }),
+  hour: Type.Optional(Type.Integer({ minimum: 0, maximum: 23, description: `hour of the day (UTC) of the digest, 0–23; default ${DEFAULT_DIGEST_HOUR}` })),
+}, { additionalProperties: false, description: 'The optional daily digest, sent whatever the events filter (see docs/notifications.md); default none' });
+
 const Writable = {
   name: Str({ maxLength: 200, description: 'Unique name of the channel in the tenant' }),
   type: literalUnion(CHANNEL_TYPES),
@@ -46,6 +52,7 @@ const Writable = {
   enabled: Type.Optional(Type.Boolean()),
   settings: Type.Optional(Settings),
   credentials: Type.Optional(Credentials),
+  digest: Type.Optional(Digest),
 };
 
 /** POST /notification-channels */
@@ -59,6 +66,7 @@ const ChannelPatch = Type.Object({
     enabled: Writable.enabled,
     settings: Writable.settings,
     credentials: Writable.credentials,
+    digest: Writable.digest,
   }, { additionalProperties: false }),
 }, { additionalProperties: false });
 
@@ -84,6 +92,7 @@ function channelResource(ctx: Context, row: ChannelRow, generatedSecret?: string
       events: JSON.parse(row.events_json) as string[],
       enabled: row.enabled === 1,
       settings: JSON.parse(row.settings_json) as Record<string, unknown>,
+      digest: digestView(row),
     },
   };
 }
@@ -108,7 +117,8 @@ function deliveryResource(row: DeliveryRow) {
     },
     properties: {
       channel: row.channel_id,
-      event: String(row.event_id),
+      // A daily digest is no event of the log (its row keeps minus its day number here).
+      event: row.event_id < 0 ? null : String(row.event_id),
       eventType: row.event_type,
       attempts: row.attempts,
       nextAttemptAt: row.state === 'pending' ? row.next_attempt_at : null,

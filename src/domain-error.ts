@@ -15,7 +15,10 @@ export type DomainErrorCode =
   | 'invalid_certificate_input'
   | 'operation_not_allowed'
   | 'acme_error'
-  | 'private_address_refused';
+  | 'private_address_refused'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'too_many_requests';
 
 /** One field or name at fault. */
 export interface FieldError {

@@ -2,6 +2,7 @@
 // node:http/node:https implementation with keep-alive connections.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { AcmeTransportError } from './problem.js';
 
@@ -45,6 +46,12 @@ export interface HttpTransportOptions {
   onRequest?: (method: string, url: string, status: number) => void;
   /** Largest response body accepted; default 8 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Name resolution of every connection (net.connect's `lookup` hook), e.g. one that refuses
+   * private addresses. IP-literal hosts, which Node resolves without it, are passed to it too
+   * before the request, so one function vets every address the transport connects to.
+   */
+  lookup?: LookupFunction;
 }
 
 /** Default User-Agent (RFC 8555 §6.1). */
@@ -58,8 +65,9 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AcmeHttp &
   // Passing `ca` replaces Node's default store, so the bundled roots are added back. Without
   // caCertificates the default store (including NODE_EXTRA_CA_CERTS) is used unchanged.
   const ca = opts.caCertificates ? [...rootCertificates, opts.caCertificates] : undefined;
-  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 16, ...(ca ? { ca } : {}) });
-  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
+  const lookup = opts.lookup ? { lookup: opts.lookup } : {};
+  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 16, ...(ca ? { ca } : {}), ...lookup });
+  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16, ...lookup });
 
   return {
     request(req: AcmeHttpRequest): Promise<AcmeHttpResponse> {
@@ -132,6 +140,11 @@ export function createHttpTransport(opts: HttpTransportOptions = {}): AcmeHttp &
       });
 
       const run = async (): Promise<AcmeHttpResponse> => {
+        const host = parsed.hostname.replace(/^\[|\]$/g, '');
+        if (opts.lookup && isIP(host)) {
+          const vet = opts.lookup;
+          await new Promise<void>((resolve, reject) => vet(host, { all: true }, (err) => (err ? reject(toTransportError(method, url, err, false)) : resolve())));
+        }
         // A kept-alive socket the server closed while idle fails at once with a reset; the
         // request did not reach the server, so trying again is safe (for a POST the worst case
         // is a reused nonce, which the client's badNonce handling absorbs). The pool may hold

@@ -6,17 +6,29 @@ import { DNS_PROVIDERS } from '../dns/providers/index.js';
 const DNS_PROVIDER_CODES = [...DNS_PROVIDERS.keys()];
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const Str = (o: Record<string, unknown> = {}) => Type.String({ minLength: 1, maxLength: 1000, ...o });
+/**
+ * One line of text: no control characters (NUL, CR, LF, …) and no lone UTF-16 surrogates (the
+ * route validator compiles patterns with the `u` flag, where only unpaired surrogates match
+ * `\ud800-\udfff`). Names and references are stored, logged and shown: none of them needs either.
+ */
+export const SINGLE_LINE = '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]*$';
+const Str = (o: Record<string, unknown> = {}) => Type.String({ minLength: 1, maxLength: 1000, pattern: SINGLE_LINE, ...o });
 const literalUnion = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
 /** `:id` path parameter. */
-export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200, pattern: SINGLE_LINE }) }, { additionalProperties: false });
 
-/** `?offset=&limit=` plus free `filter.<field>=` keys. */
+/** The query of a route that takes none: any parameter is refused (see buildApp). */
+export const NoQuery = Type.Object({}, { additionalProperties: false });
+
+/** `?offset=&limit=` plus `filter.<field>=` keys (which fields a collection filters by is checked by its route). */
 export const ListQuery = Type.Object({
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-}, { additionalProperties: Type.String() });
+}, {
+  patternProperties: { '^filter\\.[A-Za-z][A-Za-z0-9_]{0,63}$': Type.String({ maxLength: 1000 }) },
+  additionalProperties: false,
+});
 
 const ProviderWritable = {
   name: Str({ maxLength: 200, description: 'Unique name of the provider in the tenant' }),
@@ -49,7 +61,7 @@ const AutoWritable = {
   provider: Str({ maxLength: 200, description: 'Provider id or name' }),
   fallbackProviders: Type.Optional(Type.Array(Str({ maxLength: 200 }), { maxItems: 10 })),
   commonName: Str({ maxLength: 300 }),
-  subjectAlternativeNames: Type.Optional(Type.Array(Type.String({ maxLength: 300 }), { maxItems: 99, description: 'Up to 99 more names; wildcards only with dns-01' })),
+  subjectAlternativeNames: Type.Optional(Type.Array(Type.String({ maxLength: 300, pattern: SINGLE_LINE }), { maxItems: 99, description: 'Up to 99 more names; wildcards only with dns-01' })),
   keyAlgorithm: Type.Optional(literalUnion(KEY_ALGORITHMS)),
   challengeType: Type.Optional(literalUnion(['dns-01', 'http-01', 'manual-dns-01', 'manual-http-01'])),
   keyPolicy: Type.Optional(literalUnion(['rotate', 'reuse'])),
@@ -121,13 +133,30 @@ export const ProblemResponses = {
 /** POST /auto-certificates/:id/verify */
 export const VerifyBody = Type.Optional(Type.Object({ force: Type.Optional(Type.Boolean({ description: 'Skip certkeeper\'s own visibility check and let the CA validate now' })) }, { additionalProperties: false }));
 
+/**
+ * A setting's value: the field types of the provider manifests (string, integer, boolean,
+ * string[]), or null. One multi-type schema rather than a union: with type coercion on, a union
+ * would turn `true` into `"true"` in its first (string) branch; a type list coerces only a value
+ * that matches none of its types.
+ */
+const SettingValue = Type.Unsafe<string | number | boolean | null | string[]>({
+  type: ['string', 'number', 'boolean', 'null', 'array'],
+  maxLength: 4000,
+  maxItems: 100,
+  items: { type: 'string', maxLength: 4000 },
+});
+
 const ZoneWritable = {
   zoneName: Str({ maxLength: 253, description: 'The zone, e.g. example.com' }),
   provider: literalUnion(DNS_PROVIDER_CODES.length ? DNS_PROVIDER_CODES : ['none']),
-  settings: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Non-secret settings of the provider (see docs/dns-providers.md)' })),
-  credentials: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 20_000 }), { description: 'Secrets of the provider; write-only, stored encrypted' })),
+  settings: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,99}$' }), SettingValue, {
+    additionalProperties: false, maxProperties: 50, description: 'Non-secret settings of the provider (see docs/dns-providers.md)',
+  })),
+  credentials: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,99}$' }), Type.String({ maxLength: 20_000 }), {
+    additionalProperties: false, maxProperties: 50, description: 'Secrets of the provider; write-only, stored encrypted',
+  })),
   enabled: Type.Optional(Type.Boolean()),
-  resolvers: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 10, description: 'host:port servers to check propagation at, instead of the zone\'s authoritative servers' })),
+  resolvers: Type.Optional(Type.Array(Type.String({ maxLength: 100, pattern: SINGLE_LINE }), { maxItems: 10, description: 'host:port servers to check propagation at, instead of the zone\'s authoritative servers' })),
   propagationTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
   extraDelaySeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
 };

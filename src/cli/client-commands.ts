@@ -1,7 +1,7 @@
 /**
  * The client commands of `certkeeper`: `providers`, `dns-zones`, `auto-certificates`,
- * `certificates`, `notification-channels` and `events`, each a thin layer over the REST API
- * (docs/cli.md is their reference).
+ * `certificates`, `notification-channels`, `events`, `tokens` and `users`, each a thin layer over
+ * the REST API (docs/cli.md is their reference).
  */
 import type { Command } from 'commander';
 import { registerAutoCertificateCommands } from './auto-certificates-commands.js';
@@ -10,6 +10,8 @@ import { registerDnsZoneCommands } from './dns-zones-commands.js';
 import { registerEventCommands } from './events-commands.js';
 import { registerNotificationChannelCommands } from './notification-channels-commands.js';
 import { registerProviderCommands } from './providers-commands.js';
+import { registerTokenCommands } from './tokens-commands.js';
+import { registerUserCommands } from './users-commands.js';
 
 /** Adds the client commands to `program`. */
 export function registerClientCommands(program: Command): void {
@@ -19,6 +21,8 @@ export function registerClientCommands(program: Command): void {
   registerCertificateCommands(program);
   registerNotificationChannelCommands(program);
   registerEventCommands(program);
+  registerTokenCommands(program);
+  registerUserCommands(program);
   program.addHelpText('after', `
 Client commands talk to a certkeeper server: --server <url> (or CERTKEEPER_SERVER), --token <token>
 (or CERTKEEPER_TOKEN, CERTKEEPER_ADMIN_TOKEN), else "server:" and "token:" in ~/.config/certkeeper/cli.yaml.

@@ -1,6 +1,7 @@
 /** The `certkeeper` command: `serve`, and client commands over the REST API. */
 import { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
+import { registerAdminCommands } from './admin-commands.js';
 
 /** Entry point of bin/certkeeper.js. */
 export async function main(argv: string[]): Promise<void> {
@@ -25,7 +26,17 @@ export async function main(argv: string[]): Promise<void> {
         }
         throw err;
       }
-      const server = await startServer(config);
+      let server;
+      try {
+        server = await startServer(config);
+      } catch (err) {
+        // Found only at start (a TLS file pair that does not fit): said as plainly as loadConfig's.
+        if (err instanceof ConfigError) {
+          console.error(`certkeeper: ${err.message}`);
+          process.exit(2);
+        }
+        throw err;
+      }
       let demo: { stop(): Promise<void> } | null = null;
       if (opts.demo) {
         const { startDemo } = await import('../server/demo.js');
@@ -41,5 +52,6 @@ export async function main(argv: string[]): Promise<void> {
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
     });
   registerClientCommands(program);
+  registerAdminCommands(program);
   await program.parseAsync(argv);
 }

@@ -2,7 +2,7 @@
  * Configuration of `certkeeper serve`, read once from the environment and validated here
  * (STYLE.md habit 11). Every secret may also come from `<NAME>_FILE`.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve, join } from 'node:path';
 
@@ -12,9 +12,19 @@ export interface ListenAddress {
   port: number;
 }
 
+/**
+ * Where certkeeper's own HTTPS certificate comes from (docs/tls.md): a PEM file pair that an
+ * external renewer may replace, or an auto certificate of the default tenant.
+ */
+export type TlsSource =
+  | { kind: 'files'; certFile: string; keyFile: string }
+  | { kind: 'auto-certificate'; name: string };
+
 /** The validated configuration. */
 export interface Config {
   listen: ListenAddress;
+  /** null: the API listener speaks plain HTTP. The http-01 responder is plain HTTP always. */
+  tls: TlsSource | null;
   /** null disables the built-in http-01 responder (`CERTKEEPER_HTTP01_LISTEN=off`). */
   http01Listen: ListenAddress | null;
   dataDir: string;
@@ -96,6 +106,33 @@ function perCertificateLimit(env: Env): number {
   return n;
 }
 
+/** `CERTKEEPER_TLS_CERT_FILE` + `CERTKEEPER_TLS_KEY_FILE`, or `CERTKEEPER_TLS_AUTO_CERTIFICATE`, or neither. */
+function tlsSource(env: Env): TlsSource | null {
+  const certFile = env.CERTKEEPER_TLS_CERT_FILE?.trim() || undefined;
+  const keyFile = env.CERTKEEPER_TLS_KEY_FILE?.trim() || undefined;
+  const auto = env.CERTKEEPER_TLS_AUTO_CERTIFICATE?.trim() || undefined;
+  if (auto !== undefined && (certFile !== undefined || keyFile !== undefined)) {
+    const files = [certFile !== undefined ? 'CERTKEEPER_TLS_CERT_FILE' : '', keyFile !== undefined ? 'CERTKEEPER_TLS_KEY_FILE' : ''].filter(Boolean).join(' and ');
+    throw new ConfigError(`CERTKEEPER_TLS_AUTO_CERTIFICATE and ${files} are both set: certkeeper's own certificate comes either from an auto certificate or from a file pair; unset one`);
+  }
+  if (auto !== undefined) {
+    if (auto.length > 200) throw new ConfigError('CERTKEEPER_TLS_AUTO_CERTIFICATE: expected the name of an auto certificate of the default tenant (at most 200 characters)');
+    return { kind: 'auto-certificate', name: auto };
+  }
+  if (certFile === undefined && keyFile === undefined) return null;
+  if (certFile === undefined) throw new ConfigError('CERTKEEPER_TLS_KEY_FILE is set but CERTKEEPER_TLS_CERT_FILE is not: give both, the certificate file holding the full chain (PEM, leaf first)');
+  if (keyFile === undefined) throw new ConfigError('CERTKEEPER_TLS_CERT_FILE is set but CERTKEEPER_TLS_KEY_FILE is not: give both, the key file holding the unencrypted private key (PEM)');
+  // Readable now; the contents are checked when the server starts and re-read when they change.
+  for (const [name, file] of [['CERTKEEPER_TLS_CERT_FILE', certFile], ['CERTKEEPER_TLS_KEY_FILE', keyFile]] as const) {
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (e) {
+      throw new ConfigError(`${name}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
+  }
+  return { kind: 'files', certFile: resolve(certFile), keyFile: resolve(keyFile) };
+}
+
 /** Reads and validates the configuration from `env`. */
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = resolve(env.CERTKEEPER_DATA_DIR || './data');
@@ -111,6 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = readSecret(env, 'CERTKEEPER_DATABASE_URL') ?? `sqlite:${join(dataDir, 'certkeeper.db')}`;
   return {
     listen: parseListen('CERTKEEPER_LISTEN', env.CERTKEEPER_LISTEN || '127.0.0.1:8080'),
+    tls: tlsSource(env),
     http01Listen: http01 === 'off' || http01 === '' ? null : parseListen('CERTKEEPER_HTTP01_LISTEN', http01),
     dataDir,
     databaseUrl,

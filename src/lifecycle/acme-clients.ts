@@ -4,6 +4,7 @@
  * so their directory and nonce pool are reused across jobs.
  */
 import { createPrivateKey } from 'node:crypto';
+import type { LookupFunction } from 'node:net';
 import { AcmeClient, createHttpTransport } from '../acme/index.js';
 import type { KeyVault } from '../store/key-vault.js';
 import type { ProviderRow } from '../store/repositories.js';
@@ -17,7 +18,8 @@ export const eabContext = (providerId: string) => `providers/${providerId}/eab_s
 export class AcmeClients {
   readonly #cache = new Map<string, { fingerprint: string; client: AcmeClient }>();
 
-  constructor(private readonly vault: KeyVault, private readonly opts: { timeoutMs?: number; onRequest?: (method: string, url: string, status: number) => void } = {}) {}
+  /** `lookup` vets every connection's address (the private-address rule: {@link guardedLookup} of address-policy.ts). */
+  constructor(private readonly vault: KeyVault, private readonly opts: { timeoutMs?: number; onRequest?: (method: string, url: string, status: number) => void; lookup?: LookupFunction } = {}) {}
 
   /** The client for `provider` (its account URL set once known). */
   for(provider: ProviderRow): AcmeClient {
@@ -29,6 +31,7 @@ export class AcmeClients {
       ...(provider.ca_certificates ? { caCertificates: provider.ca_certificates } : {}),
       timeoutMs: this.opts.timeoutMs ?? 30_000,
       ...(this.opts.onRequest ? { onRequest: this.opts.onRequest } : {}),
+      ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}),
     });
     const client = new AcmeClient({
       directoryUrl: provider.server,

@@ -11,6 +11,7 @@ import { DomainError, notFound } from '../domain-error.js';
 import type { CertificateRow } from '../store/repositories.js';
 import { iso } from '../store/time.js';
 import { certificateKeyContext, type Context } from './context.js';
+import { guardedLookup } from './address-policy.js';
 
 /** What an import accepts: PEM fields or a base64 PKCS#12 with its password. */
 export interface ImportInput {
@@ -114,7 +115,10 @@ export async function revokeCertificate(ctx: Context, tenantId: string, actor: s
   try {
     if (useCertKey) {
       // RFC 8555 §7.6: a revocation request may be signed by the certificate's key with a jwk header.
-      const client = new AcmeClient({ directoryUrl: provider.server, accountKey: certKey, http: createHttpTransport(provider.ca_certificates ? { caCertificates: provider.ca_certificates } : {}) });
+      const client = new AcmeClient({ directoryUrl: provider.server, accountKey: certKey, http: createHttpTransport({
+        ...(provider.ca_certificates ? { caCertificates: provider.ca_certificates } : {}),
+        lookup: guardedLookup({ allowPrivate: ctx.config.allowPrivateAddresses }),
+      }) });
       await client.revokeCertificate(pemToDer(row.certificate_pem), { reason, certificateKey: certKey });
     } else {
       await ctx.acme.for(provider).revokeCertificate(pemToDer(row.certificate_pem), { reason });

@@ -6,7 +6,7 @@ import type { KeyVault } from '../store/key-vault.js';
 import type { JobQueue } from '../store/jobs.js';
 import type { EventLog } from '../store/events.js';
 import type { Http01Tokens } from '../store/http01-tokens.js';
-import type { ApiTokens } from '../store/api-tokens.js';
+import type { ApiTokens, SessionsRepository, TenantsRepository, UsersRepository } from '../store/access.js';
 import type { AutoCertificatesRepository, CertificatesRepository, ChallengesRepository, DnsZonesRepository, OrdersRepository, ProvidersRepository } from '../store/repositories.js';
 import type { DnsProviders } from './dns-zones.js';
 import type { DnsServerAddress } from '../dns/wire/dns-query.js';
@@ -26,6 +26,9 @@ export interface Context {
   events: EventLog;
   http01: Http01Tokens;
   apiTokens: ApiTokens;
+  tenants: TenantsRepository;
+  users: UsersRepository;
+  sessions: SessionsRepository;
   providers: ProvidersRepository;
   autoCertificates: AutoCertificatesRepository;
   certificates: CertificatesRepository;

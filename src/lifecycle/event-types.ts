@@ -34,6 +34,18 @@ export const EVENT_TYPES = [
   'notification_channel.deleted',
   'notification_channel.disabled',
   'notification_channel.test',
+  'tenant.created',
+  'user.invited',
+  'user.activated',
+  'user.updated',
+  'user.deleted',
+  'user.logged_in',
+  'user.login_failed',
+  'user.locked',
+  'user.logged_out',
+  'user.password_changed',
+  'token.created',
+  'token.revoked',
 ] as const;
 
 /** One event name of the vocabulary. */

@@ -6,6 +6,7 @@
 import { parseRetryAfter } from '../acme/retry-after.js';
 import { DomainError } from '../domain-error.js';
 import { checkOutboundUrl } from '../lifecycle/address-policy.js';
+import { guardedFetch } from '../lifecycle/guarded-fetch.js';
 import { DeliveryError, scrubDeliveryError } from './delivery-error.js';
 import type { Notification } from './notification.js';
 import { SEND_TIMEOUT_MS, type DeliveryReceipt, type Notifier } from './notifier.js';
@@ -17,6 +18,7 @@ export type Fetch = typeof fetch;
 /** Options of a webhook notifier. */
 export interface WebhookNotifierOptions {
   allowPrivateAddresses: boolean;
+  /** Default: {@link guardedFetch}, which applies the private-address rule at every connection. */
   fetch?: Fetch;
   timeoutMs?: number;
 }
@@ -50,9 +52,12 @@ export class WebhookNotifier implements Notifier {
   readonly #target: WebhookTarget;
   readonly #opts: WebhookNotifierOptions;
 
+  readonly #fetch: Fetch;
+
   constructor(target: WebhookTarget, opts: WebhookNotifierOptions) {
     this.#target = target;
     this.#opts = opts;
+    this.#fetch = opts.fetch ?? guardedFetch({ allowPrivateAddresses: opts.allowPrivateAddresses });
   }
 
   async send(n: Notification, signal: AbortSignal, now: Date): Promise<DeliveryReceipt> {
@@ -73,7 +78,8 @@ export class WebhookNotifier implements Notifier {
   async #send(n: Notification, signal: AbortSignal, now: Date): Promise<DeliveryReceipt> {
     const req = buildWebhookRequest(this.#target, n, now);
     try {
-      // Checked at each send, not only when the channel was saved: DNS may have changed since.
+      // Checked at each send, not only when the channel was saved: DNS may have changed since
+      // (and the guarded fetch checks again at connection time, against DNS rebinding).
       await checkOutboundUrl(this.#target.url, 'settings.url', this.#opts.allowPrivateAddresses);
     } catch (err) {
       if (err instanceof DomainError) throw new DeliveryError(err.message, { retryable: false });
@@ -81,7 +87,7 @@ export class WebhookNotifier implements Notifier {
     }
     let res: Response;
     try {
-      res = await (this.#opts.fetch ?? fetch)(req.url, {
+      res = await this.#fetch(req.url, {
         method: 'POST',
         headers: req.headers,
         body: req.body,

@@ -1,4 +1,4 @@
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { isIpLiteral, normalizeIp } from './ip-address.js';
 
 /** One refused name: its position in the input (-1 for a problem with the list as a whole) and how to fix it. */
@@ -79,6 +79,7 @@ export function normalizeName(raw: unknown, allowIpAddresses = false): { name: s
     return { reason: 'A wildcard "*" is only allowed as the whole leftmost label, as in "*.example.com".' };
   }
   if (/\s/.test(name)) return { reason: 'The name contains white space; remove it.' };
+  if (/\p{Cc}/u.test(name)) return { reason: 'The name contains a control character (such as NUL); remove it.' };
 
   if (/(^|\.)[0-9]+$/.test(name)) {
     return { reason: NUMERIC_TLD };
@@ -94,7 +95,7 @@ export function normalizeName(raw: unknown, allowIpAddresses = false): { name: s
       : { reason: 'The name needs at least two labels, as in "example.com".' };
   }
   for (const label of labels) {
-    const problem = labelProblem(label);
+    const problem = labelProblem(label) ?? mixedScripts(label);
     if (problem) return { reason: problem };
   }
   // A name whose last label is all digits is an IP address in disguise (or a typo of one).
@@ -126,6 +127,22 @@ function labelProblem(label: string): string | null {
     return `The label "${label}" has hyphens in the third and fourth positions, which is reserved for IDNA ("xn--"); change it.`;
   }
   return null;
+}
+
+/** Scripts whose letters look alike (UTS #39 confusables): one label must not mix them. */
+const LOOK_ALIKE_SCRIPTS = [['Latin', /\p{Script=Latin}/u], ['Greek', /\p{Script=Greek}/u], ['Cyrillic', /\p{Script=Cyrillic}/u]] as const;
+
+/**
+ * Refuses an IDN label that mixes Latin, Greek and Cyrillic letters ("exаmple" with a Cyrillic
+ * "а"): the classic homograph spoof. Registries forbid such labels (UTS #39's "highly restrictive"
+ * profile; ICANN IDN guidelines); a label in one of these scripts alone is fine.
+ */
+function mixedScripts(label: string): string | null {
+  if (!label.startsWith('xn--')) return null;
+  const unicode = domainToUnicode(label);
+  const found = LOOK_ALIKE_SCRIPTS.filter(([, re]) => re.test(unicode)).map(([script]) => script);
+  if (found.length < 2) return null;
+  return `The label "${unicode}" (${label}) mixes ${found.join(' and ')} letters, the mark of a look-alike name; write each label in one script.`;
 }
 
 /** True when `name` is a wildcard name (`*.example.com`). */

@@ -8,7 +8,7 @@ import { loadOrCreateMasterKey } from '../store/master-key.js';
 import { JobQueue } from '../store/jobs.js';
 import { EventLog } from '../store/events.js';
 import { Http01Tokens } from '../store/http01-tokens.js';
-import { ApiTokens } from '../store/api-tokens.js';
+import { ApiTokens, SessionsRepository, TenantsRepository, UsersRepository } from '../store/access.js';
 import { AutoCertificatesRepository, CertificatesRepository, ChallengesRepository, DnsZonesRepository, OrdersRepository, ProvidersRepository } from '../store/repositories.js';
 import { getServers } from 'node:dns';
 import { DnsProviders } from '../lifecycle/dns-zones.js';
@@ -16,6 +16,7 @@ import { CaLimiter } from '../lifecycle/ca-limiter.js';
 import { parseServerAddress } from '../dns/wire/dns-query.js';
 import { systemClock, type Clock } from '../store/time.js';
 import { AcmeClients } from '../lifecycle/acme-clients.js';
+import { guardedLookup } from '../lifecycle/address-policy.js';
 import type { Context } from '../lifecycle/context.js';
 import { Metrics } from '../metrics/metrics.js';
 
@@ -39,11 +40,14 @@ export async function createContext(config: Config, logger: Logger, clock: Clock
     events: new EventLog(db, clock),
     http01: new Http01Tokens(db, clock),
     apiTokens: new ApiTokens(db, clock),
+    tenants: new TenantsRepository(db, clock),
+    users: new UsersRepository(db),
+    sessions: new SessionsRepository(db, clock),
     providers: new ProvidersRepository(db),
     autoCertificates: new AutoCertificatesRepository(db),
     certificates: new CertificatesRepository(db),
     orders: new OrdersRepository(db),
-    acme: new AcmeClients(vault, { onRequest: metrics.acmeRequest }),
+    acme: new AcmeClients(vault, { onRequest: metrics.acmeRequest, lookup: guardedLookup({ allowPrivate: config.allowPrivateAddresses }) }),
     dnsZones: new DnsZonesRepository(db),
     challenges: new ChallengesRepository(db),
     dnsProviders: new DnsProviders({ vault, config, logger }),

@@ -5,6 +5,7 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { m0005RegisteredDomainBudget } from './migration-registered-domains.js';
 import { m0006NotificationDigest } from './migration-notification-digest.js';
+import { m0007Access } from './migration-access.js';
 
 /** The SQL back ends certkeeper runs on. */
 export type DialectName = 'sqlite' | 'postgres';
@@ -316,6 +317,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
       '0004_notifications': m0004,
       '0005_registered_domain_budget': m0005RegisteredDomainBudget,
       '0006_notification_digest': m0006NotificationDigest,
+      '0007_access': m0007Access,
     }),
   };
 }

@@ -2,7 +2,7 @@
  * Row access for the resources, always scoped by tenant in the query itself, so an object of
  * another tenant reads exactly as a missing one.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Db } from './database.js';
 import type { AutoCertificatesTable, CertificatesTable, ChallengesTable, Database, DnsZonesTable, OrdersTable, ProvidersTable } from './schema.js';
 import { page, type Page } from './pagination.js';
@@ -53,8 +53,10 @@ export class AutoCertificatesRepository {
   get(tenantId: string, id: string, ex: Executor = this.db.kysely): Promise<AutoCertificateRow | undefined> {
     return ex.selectFrom('auto_certificates').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
   }
-  list(tenantId: string, filter: { name?: string; commonName?: string; state?: string; provider?: string }, offset: number, limit: number): Promise<Page<AutoCertificateRow>> {
+  /** `within` limits the list to these ids (a consumer token's scope); an empty list matches nothing. */
+  list(tenantId: string, filter: { name?: string; commonName?: string; state?: string; provider?: string }, offset: number, limit: number, within?: string[]): Promise<Page<AutoCertificateRow>> {
     let q = this.db.kysely.selectFrom('auto_certificates').selectAll().where('tenant_id', '=', tenantId);
+    if (within) q = within.length ? q.where('id', 'in', within) : q.where(sql<boolean>`1 = 0`);
     if (filter.name) q = q.where('name', '=', filter.name);
     if (filter.commonName) q = q.where('common_name', '=', filter.commonName);
     if (filter.state) q = q.where('state', '=', filter.state);
@@ -86,8 +88,10 @@ export class CertificatesRepository {
   get(tenantId: string, id: string, ex: Executor = this.db.kysely): Promise<CertificateRow | undefined> {
     return ex.selectFrom('certificates').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
   }
-  list(tenantId: string, filter: { commonName?: string; name?: string; state?: string; source?: string; autoCertificate?: string }, offset: number, limit: number): Promise<Page<CertificateRow>> {
+  /** `within` limits the list to versions of these auto certificates; an empty list matches nothing. */
+  list(tenantId: string, filter: { commonName?: string; name?: string; state?: string; source?: string; autoCertificate?: string }, offset: number, limit: number, within?: string[]): Promise<Page<CertificateRow>> {
     let q = this.db.kysely.selectFrom('certificates').selectAll().where('tenant_id', '=', tenantId);
+    if (within) q = within.length ? q.where('auto_certificate_id', 'in', within) : q.where(sql<boolean>`1 = 0`);
     if (filter.commonName) q = q.where('common_name', '=', filter.commonName);
     if (filter.name) q = q.where('name', '=', filter.name);
     if (filter.state) q = q.where('state', '=', filter.state);

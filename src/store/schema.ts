@@ -153,6 +153,8 @@ export interface EventsTable {
   message: string;
   data_json: string;
   created_at: string;
+  /** The client address of the request that caused it; null for the service's own work. */
+  source: string | null;
 }
 
 export interface ApiTokensTable {
@@ -164,6 +166,48 @@ export interface ApiTokensTable {
   created_at: string;
   expires_at: string | null;
   last_used_at: string | null;
+  /** JSON of a consumer token's scope (`TokenScope`), null for a role token. */
+  scope_json: string | null;
+  created_by: string;
+}
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  created_at: string;
+  created_by: string;
+}
+
+export interface UsersTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  role: string;
+  /** scrypt hash (`scrypt$N$r$p$salt$hash`), null until the user accepts the invitation. */
+  password_hash: string | null;
+  /** SHA-256 of the one-time invitation token, null once used. */
+  invitation_hash: string | null;
+  invitation_expires_at: string | null;
+  failed_logins: number;
+  locked_until: string | null;
+  last_login_at: string | null;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  tenant_id: string;
+  user_id: string;
+  csrf_token: string;
+  address: string;
+  user_agent: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
 }
 
 export interface DnsZonesTable extends Audited {
@@ -294,4 +338,7 @@ export interface Database {
   notification_cursor: NotificationCursorTable;
   expiry_alerts: ExpiryAlertsTable;
   order_domains: OrderDomainsTable;
+  tenants: TenantsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
 }

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import Database from 'better-sqlite3';
 import { startCertkeeper, type CertkeeperHandle } from '../harness/certkeeper.js';
 
 const fixtures = fileURLToPath(new URL('../dns/fixtures/exec/', import.meta.url));
@@ -72,14 +71,10 @@ describe('dns zones', () => {
     assert.equal(list.body.total, 1);
     assert.ok(!list.text.includes(secret));
     assert.ok(!ck.logs().includes(secret));
-    const db = new Database(join(ck.dataDir, 'certkeeper.db'), { readonly: true });
-    try {
-      const row = db.prepare('SELECT credentials_enc FROM dns_zones WHERE zone_name = ?').get('tsig.example') as { credentials_enc: string };
-      assert.match(row.credentials_enc, /^ck1\./);
-      assert.ok(!row.credentials_enc.includes(secret));
-    } finally {
-      db.close();
-    }
+    // Read through the server's own store, so this holds on SQLite and PostgreSQL alike.
+    const row = await ck.server.ctx.db.kysely.selectFrom('dns_zones').select('credentials_enc').where('zone_name', '=', 'tsig.example').executeTakeFirstOrThrow();
+    assert.match(String(row.credentials_enc), /^ck1\./);
+    assert.ok(!String(row.credentials_enc).includes(secret));
   });
 
   test('PATCH re-checks; disabling makes a zone DISABLED and uncovering', async () => {

@@ -5,7 +5,7 @@ import { openDatabase, type Db } from '../../src/store/database.js';
 import { JobQueue } from '../../src/store/jobs.js';
 import { EventLog } from '../../src/store/events.js';
 import { Http01Tokens } from '../../src/store/http01-tokens.js';
-import { ApiTokens } from '../../src/store/api-tokens.js';
+import { ApiTokens } from '../../src/store/access.js';
 import { ProvidersRepository } from '../../src/store/repositories.js';
 import { allDatabases, type TestDatabase } from '../harness/databases.js';
 

@@ -39,3 +39,26 @@ test('CERTKEEPER_DNS_RESOLVERS takes IPs with optional ports and refuses names',
   assert.deepEqual(loadConfig({}).dnsResolvers, []);
   assert.throws(() => loadConfig({ CERTKEEPER_DNS_RESOLVERS: 'dns.example.com' }), /CERTKEEPER_DNS_RESOLVERS/);
 });
+
+test('CERTKEEPER_TLS_*: a file pair or an auto certificate, never both, never half a pair', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ck-cfg-tls-'));
+  const cert = join(dir, 'tls.crt');
+  const key = join(dir, 'tls.key');
+  writeFileSync(cert, 'certificate');
+  writeFileSync(key, 'key');
+  assert.equal(loadConfig({}).tls, null);
+  assert.deepEqual(loadConfig({ CERTKEEPER_TLS_CERT_FILE: cert, CERTKEEPER_TLS_KEY_FILE: key }).tls, { kind: 'files', certFile: cert, keyFile: key });
+  assert.deepEqual(loadConfig({ CERTKEEPER_TLS_AUTO_CERTIFICATE: ' self ' }).tls, { kind: 'auto-certificate', name: 'self' });
+  assert.equal(loadConfig({ CERTKEEPER_TLS_AUTO_CERTIFICATE: '', CERTKEEPER_TLS_CERT_FILE: '' }).tls, null, 'empty means unset');
+
+  const both = (env: Record<string, string>) => assert.throws(() => loadConfig(env), (e: Error) => e instanceof ConfigError
+    && e.message.includes('CERTKEEPER_TLS_AUTO_CERTIFICATE') && e.message.includes(env.CERTKEEPER_TLS_CERT_FILE ? 'CERTKEEPER_TLS_CERT_FILE' : 'CERTKEEPER_TLS_KEY_FILE'));
+  both({ CERTKEEPER_TLS_AUTO_CERTIFICATE: 'self', CERTKEEPER_TLS_CERT_FILE: cert, CERTKEEPER_TLS_KEY_FILE: key });
+  both({ CERTKEEPER_TLS_AUTO_CERTIFICATE: 'self', CERTKEEPER_TLS_CERT_FILE: cert });
+  both({ CERTKEEPER_TLS_AUTO_CERTIFICATE: 'self', CERTKEEPER_TLS_KEY_FILE: key });
+
+  assert.throws(() => loadConfig({ CERTKEEPER_TLS_CERT_FILE: cert }), (e: Error) => e instanceof ConfigError && /CERTKEEPER_TLS_CERT_FILE is set but CERTKEEPER_TLS_KEY_FILE is not/.test(e.message));
+  assert.throws(() => loadConfig({ CERTKEEPER_TLS_KEY_FILE: key }), (e: Error) => e instanceof ConfigError && /CERTKEEPER_TLS_KEY_FILE is set but CERTKEEPER_TLS_CERT_FILE is not/.test(e.message));
+  assert.throws(() => loadConfig({ CERTKEEPER_TLS_CERT_FILE: join(dir, 'missing.crt'), CERTKEEPER_TLS_KEY_FILE: key }), /CERTKEEPER_TLS_CERT_FILE: cannot read .*missing\.crt: ENOENT/);
+  assert.throws(() => loadConfig({ CERTKEEPER_TLS_CERT_FILE: cert, CERTKEEPER_TLS_KEY_FILE: join(dir, 'missing.key') }), /CERTKEEPER_TLS_KEY_FILE: cannot read/);
+});

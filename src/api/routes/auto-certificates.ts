@@ -4,6 +4,7 @@ import type { Static } from 'typebox';
 import type { Context } from '../../lifecycle/context.js';
 import { createAutoCertificate, deleteAutoCertificate, listValidations, renewAutoCertificate, setPaused, updateAutoCertificate, verifyAutoCertificate } from '../../lifecycle/auto-certificates.js';
 import { notFound } from '../../domain-error.js';
+import { inScope, scopeIds, type Principal } from '../access/permissions.js';
 import { autoCertificateResource, collection } from '../envelope.js';
 import { AutoCreate, AutoPatch, IdParams, ListQuery, RenewBody, VerifyBody } from '../schemas.js';
 import { filters } from '../app.js';
@@ -11,42 +12,42 @@ import { filters } from '../app.js';
 /** Routes of the auto certificate resource. */
 export const autoCertificateRoutes = (ctx: Context): FastifyPluginAsync => async (app) => {
   const tags = ['auto-certificates'];
-  const load = async (tenantId: string, id: string) => {
-    const row = await ctx.autoCertificates.get(tenantId, id);
-    if (!row) throw notFound('auto certificate', id);
+  const load = async (principal: Principal, id: string) => {
+    const row = await ctx.autoCertificates.get(principal.tenantId, id);
+    if (!row || !inScope(principal, row.id)) throw notFound('auto certificate', id);
     return row;
   };
-  app.get<{ Querystring: Static<typeof ListQuery> }>('/auto-certificates', { schema: { tags, querystring: ListQuery } }, async (req) => {
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/auto-certificates', { config: { access: 'read', consumer: true }, schema: { tags, querystring: ListQuery } }, async (req) => {
     const f = filters(req.query, ['name', 'commonName', 'state', 'provider']);
-    const page = await ctx.autoCertificates.list(req.principal.tenantId, f, req.query.offset ?? 0, req.query.limit ?? 100);
+    const page = await ctx.autoCertificates.list(req.principal.tenantId, f, req.query.offset ?? 0, req.query.limit ?? 100, scopeIds(req.principal));
     return collection('auto-certificates', 'auto-certificates', page, autoCertificateResource);
   });
-  app.get<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id', { schema: { tags, params: IdParams } }, async (req) =>
-    autoCertificateResource(await load(req.principal.tenantId, req.params.id)));
-  app.post<{ Body: Static<typeof AutoCreate> }>('/auto-certificates', { schema: { tags, body: AutoCreate } }, async (req, reply) => {
+  app.get<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id', { config: { access: 'read', consumer: true }, schema: { tags, params: IdParams } }, async (req) =>
+    autoCertificateResource(await load(req.principal, req.params.id)));
+  app.post<{ Body: Static<typeof AutoCreate> }>('/auto-certificates', { config: { access: 'operate' }, schema: { tags, body: AutoCreate } }, async (req, reply) => {
     const row = await createAutoCertificate(ctx, req.principal.tenantId, req.principal.name, req.body.properties);
     const res = autoCertificateResource(row);
     return reply.code(202).header('location', res.href).send(res);
   });
-  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof AutoPatch> }>('/auto-certificates/:id', { schema: { tags, params: IdParams, body: AutoPatch } }, async (req) =>
+  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof AutoPatch> }>('/auto-certificates/:id', { config: { access: 'operate' }, schema: { tags, params: IdParams, body: AutoPatch } }, async (req) =>
     autoCertificateResource(await updateAutoCertificate(ctx, req.principal.tenantId, req.principal.name, req.params.id, req.body.properties)));
-  app.delete<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id', { schema: { tags, params: IdParams } }, async (req, reply) => {
+  app.delete<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id', { config: { access: 'operate' }, schema: { tags, params: IdParams } }, async (req, reply) => {
     await deleteAutoCertificate(ctx, req.principal.tenantId, req.principal.name, req.params.id);
     return reply.code(204).send();
   });
-  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RenewBody> }>('/auto-certificates/:id/renew', { schema: { tags, params: IdParams, body: RenewBody } }, async (req, reply) => {
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RenewBody> }>('/auto-certificates/:id/renew', { config: { access: 'operate' }, schema: { tags, params: IdParams, body: RenewBody } }, async (req, reply) => {
     await renewAutoCertificate(ctx, req.principal.tenantId, req.principal.name, req.params.id, req.body?.rekey ?? false);
-    return reply.code(202).send(autoCertificateResource(await load(req.principal.tenantId, req.params.id)));
+    return reply.code(202).send(autoCertificateResource(await load(req.principal, req.params.id)));
   });
-  app.post<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id/pause', { schema: { tags, params: IdParams } }, async (req) =>
+  app.post<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id/pause', { config: { access: 'operate' }, schema: { tags, params: IdParams } }, async (req) =>
     autoCertificateResource(await setPaused(ctx, req.principal.tenantId, req.principal.name, req.params.id, true)));
-  app.post<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id/resume', { schema: { tags, params: IdParams } }, async (req) =>
+  app.post<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id/resume', { config: { access: 'operate' }, schema: { tags, params: IdParams } }, async (req) =>
     autoCertificateResource(await setPaused(ctx, req.principal.tenantId, req.principal.name, req.params.id, false)));
-  app.get<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id/validations', { schema: { tags, params: IdParams } }, async (req) => {
+  app.get<{ Params: Static<typeof IdParams> }>('/auto-certificates/:id/validations', { config: { access: 'read' }, schema: { tags, params: IdParams } }, async (req) => {
     const items = await listValidations(ctx, req.principal.tenantId, req.params.id);
     return { id: 'validations', type: 'collection', href: `/api/v1/auto-certificates/${req.params.id}/validations`, items, offset: 0, limit: items.length, total: items.length };
   });
-  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof VerifyBody> }>('/auto-certificates/:id/verify', { schema: { tags, params: IdParams, body: VerifyBody } }, async (req, reply) => {
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof VerifyBody> }>('/auto-certificates/:id/verify', { config: { access: 'operate' }, schema: { tags, params: IdParams, body: VerifyBody } }, async (req, reply) => {
     const row = await verifyAutoCertificate(ctx, req.principal.tenantId, req.principal.name, req.params.id, req.body?.force ?? false);
     return reply.code(202).send(autoCertificateResource(row));
   });

@@ -4,6 +4,7 @@ import type { Static } from 'typebox';
 import type { Context } from '../../lifecycle/context.js';
 import { deleteCertificate, exportCertificate, importCertificate, revokeCertificate } from '../../lifecycle/certificates.js';
 import { DomainError, notFound } from '../../domain-error.js';
+import { inScope, mayExportKeys, scopeIds } from '../access/permissions.js';
 import type { CertificateRow } from '../../store/repositories.js';
 import { certificateResource, collection } from '../envelope.js';
 import { CertificateImport, ExportBody, IdParams, ListQuery, RevokeBody } from '../schemas.js';
@@ -25,38 +26,43 @@ export const certificateRoutes = (ctx: Context): FastifyPluginAsync => async (ap
     return certificateResource(row, ctx.clock(), row.auto_certificate_id ? m.get(row.auto_certificate_id) ?? null : null);
   };
 
-  app.get<{ Querystring: Static<typeof ListQuery> }>('/certificates', { schema: { tags, querystring: ListQuery } }, async (req) => {
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/certificates', { config: { access: 'read', consumer: true }, schema: { tags, querystring: ListQuery } }, async (req) => {
     const f = filters(req.query, ['commonName', 'name', 'state', 'source', 'autoCertificate']);
-    const page = await ctx.certificates.list(req.principal.tenantId, f, req.query.offset ?? 0, req.query.limit ?? 100);
+    const page = await ctx.certificates.list(req.principal.tenantId, f, req.query.offset ?? 0, req.query.limit ?? 100, scopeIds(req.principal));
     const m = await lastIssued(req.principal.tenantId, page.items);
     const now = ctx.clock();
     return collection('certificates', 'certificates', page, (row) => certificateResource(row, now, row.auto_certificate_id ? m.get(row.auto_certificate_id) ?? null : null));
   });
-  app.get<{ Params: Static<typeof IdParams> }>('/certificates/:id', { schema: { tags, params: IdParams } }, async (req) => {
+  app.get<{ Params: Static<typeof IdParams> }>('/certificates/:id', { config: { access: 'read', consumer: true }, schema: { tags, params: IdParams } }, async (req) => {
     const row = await ctx.certificates.get(req.principal.tenantId, req.params.id);
-    if (!row) throw notFound('certificate', req.params.id);
+    if (!row || !inScope(req.principal, row.auto_certificate_id)) throw notFound('certificate', req.params.id);
     return show(req.principal.tenantId, row);
   });
-  app.post<{ Body: Static<typeof CertificateImport> }>('/certificates', { schema: { tags, body: CertificateImport } }, async (req, reply) => {
-    if (req.principal.role === 'viewer') throw new DomainError('operation_not_allowed', 'a viewer cannot import certificates');
+  app.post<{ Body: Static<typeof CertificateImport> }>('/certificates', { config: { access: 'operate' }, schema: { tags, body: CertificateImport } }, async (req, reply) => {
     const row = await importCertificate(ctx, req.principal.tenantId, req.principal.name, req.body.properties);
     const res = await show(req.principal.tenantId, row);
     return reply.code(201).header('location', res.href).send(res);
   });
-  app.delete<{ Params: Static<typeof IdParams> }>('/certificates/:id', { schema: { tags, params: IdParams } }, async (req, reply) => {
+  app.delete<{ Params: Static<typeof IdParams> }>('/certificates/:id', { config: { access: 'operate' }, schema: { tags, params: IdParams } }, async (req, reply) => {
     await deleteCertificate(ctx, req.principal.tenantId, req.principal.name, req.params.id);
     return reply.code(204).send();
   });
-  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RevokeBody> }>('/certificates/:id/revoke', { schema: { tags, params: IdParams, body: RevokeBody } }, async (req) => {
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RevokeBody> }>('/certificates/:id/revoke', { config: { access: 'operate' }, schema: { tags, params: IdParams, body: RevokeBody } }, async (req) => {
     const row = await revokeCertificate(ctx, req.principal.tenantId, req.principal.name, req.params.id, req.body);
     return show(req.principal.tenantId, row);
   });
-  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ExportBody> }>('/certificates/:id/export', { schema: { tags, params: IdParams, body: ExportBody } }, async (req, reply) => {
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ExportBody> }>('/certificates/:id/export', { config: { access: 'read', consumer: true }, schema: { tags, params: IdParams, body: ExportBody } }, async (req, reply) => {
     const withKey = req.body.format === 'pkcs12' || !!req.body.includePrivateKey;
-    if (withKey && req.principal.role === 'viewer') {
-      throw new DomainError('operation_not_allowed', 'this token may not export private keys; export without the key, or use an operator token');
+    if (req.principal.role === 'consumer') {
+      const row = await ctx.certificates.get(req.principal.tenantId, req.params.id);
+      if (!row || !inScope(req.principal, row.auto_certificate_id)) throw notFound('certificate', req.params.id);
     }
-    const res = await exportCertificate(ctx, req.principal.tenantId, `${req.principal.name}@${req.ip}`, req.params.id, {
+    if (withKey && !mayExportKeys(req.principal)) {
+      throw new DomainError('forbidden', req.principal.role === 'consumer'
+        ? 'this consumer token may read the certificate only; create one with scope.includePrivateKey to export the key'
+        : 'a viewer may not export private keys; export without the key, or use an operator or admin');
+    }
+    const res = await exportCertificate(ctx, req.principal.tenantId, req.principal.name, req.params.id, {
       format: req.body.format, includePrivateKey: withKey, ...(req.body.password ? { password: req.body.password } : {}),
     });
     const base = res.row.name.replace(/[^A-Za-z0-9._-]/g, '_');

@@ -12,21 +12,21 @@ import { SEND_TIMEOUT_MS } from '../../notify/notifier.js';
 import { WEBHOOK_PRESETS } from '../../notify/webhook-presets.js';
 import { BASE, collection, resourceMetadata } from '../envelope.js';
 import { problem } from '../problems.js';
-import { IdParams, ListQuery } from '../schemas.js';
+import { IdParams, ListQuery, SINGLE_LINE } from '../schemas.js';
 import { filters } from '../app.js';
 
 const literalUnion = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
-const Str = (o: Record<string, unknown> = {}) => Type.String({ minLength: 1, maxLength: 1000, ...o });
+const Str = (o: Record<string, unknown> = {}) => Type.String({ minLength: 1, maxLength: 1000, pattern: SINGLE_LINE, ...o });
 const Secret = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 4000, description: `${description}; write-only` }));
 
 const Settings = Type.Object({
-  to: Type.Optional(Type.Array(Type.String({ minLength: 3, maxLength: 320 }), { minItems: 1, maxItems: 50, description: 'email: recipient addresses' })),
+  to: Type.Optional(Type.Array(Type.String({ minLength: 3, maxLength: 320, pattern: SINGLE_LINE }), { minItems: 1, maxItems: 50, description: 'email: recipient addresses' })),
   from: Type.Optional(Str({ maxLength: 320, description: 'email: sender, e.g. "certkeeper <certkeeper@example.com>"' })),
   smtpHost: Type.Optional(Str({ maxLength: 253, description: 'email: SMTP server host name or IP address' })),
   smtpPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'email: default 587, or 465 with secure' })),
   secure: Type.Optional(Type.Boolean({ description: 'email: implicit TLS (SMTPS, usually port 465)' })),
   starttls: Type.Optional(literalUnion(['required', 'opportunistic', 'never'])),
-  subjectPrefix: Type.Optional(Type.String({ maxLength: 100, description: 'email: default "[certkeeper]"' })),
+  subjectPrefix: Type.Optional(Type.String({ maxLength: 100, pattern: SINGLE_LINE, description: 'email: default "[certkeeper]"' })),
   url: Type.Optional(Str({ maxLength: 2000, description: 'webhook: the URL to POST to (telegram: the Bot API base, default https://api.telegram.org). Stored encrypted; read back as scheme://host/…' })),
   preset: Type.Optional(literalUnion(WEBHOOK_PRESETS)),
   chatId: Type.Optional(Str({ maxLength: 200, description: 'webhook/telegram: the chat id' })),
@@ -70,7 +70,7 @@ const ChannelPatch = Type.Object({
   }, { additionalProperties: false }),
 }, { additionalProperties: false });
 
-const DeliveryParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }), deliveryId: Type.String({ minLength: 1, maxLength: 200 }) });
+const DeliveryParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200, pattern: SINGLE_LINE }), deliveryId: Type.String({ minLength: 1, maxLength: 200, pattern: SINGLE_LINE }) }, { additionalProperties: false });
 
 const TestResult = Type.Object({ delivered: Type.Boolean(), status: Type.Optional(Type.Integer()), detail: Type.String() });
 
@@ -140,27 +140,27 @@ export const notificationChannelRoutes = (ctx: Context): FastifyPluginAsync => a
     return row;
   };
 
-  app.get<{ Querystring: Static<typeof ListQuery> }>('/notification-channels', { schema: { tags, querystring: ListQuery } }, async (req) => {
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/notification-channels', { config: { access: 'read' }, schema: { tags, querystring: ListQuery } }, async (req) => {
     const f = filters(req.query, ['name', 'type', 'state']);
     const page = await channels.list(req.principal.tenantId, f, req.query.offset ?? 0, req.query.limit ?? 100);
     return collection('notification-channels', 'notification-channels', page, (row) => channelResource(ctx, row));
   });
-  app.get<{ Params: Static<typeof IdParams> }>('/notification-channels/:id', { schema: { tags, params: IdParams } }, async (req) =>
+  app.get<{ Params: Static<typeof IdParams> }>('/notification-channels/:id', { config: { access: 'read' }, schema: { tags, params: IdParams } }, async (req) =>
     channelResource(ctx, await getChannel(req.principal.tenantId, req.params.id)));
-  app.post<{ Body: Static<typeof ChannelCreate> }>('/notification-channels', { schema: { tags, body: ChannelCreate } }, async (req, reply) => {
+  app.post<{ Body: Static<typeof ChannelCreate> }>('/notification-channels', { config: { access: 'administer' }, schema: { tags, body: ChannelCreate } }, async (req, reply) => {
     const saved = await createChannel(ctx, req.principal.tenantId, req.principal.name, req.body.properties as Parameters<typeof createChannel>[3]);
     const res = channelResource(ctx, saved.row, saved.generatedSecret);
     return reply.code(201).header('location', res.href).send(res);
   });
-  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof ChannelPatch> }>('/notification-channels/:id', { schema: { tags, params: IdParams, body: ChannelPatch } }, async (req) => {
+  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof ChannelPatch> }>('/notification-channels/:id', { config: { access: 'administer' }, schema: { tags, params: IdParams, body: ChannelPatch } }, async (req) => {
     const saved = await updateChannel(ctx, req.principal.tenantId, req.principal.name, req.params.id, req.body.properties as Parameters<typeof updateChannel>[4]);
     return channelResource(ctx, saved.row, saved.generatedSecret);
   });
-  app.delete<{ Params: Static<typeof IdParams> }>('/notification-channels/:id', { schema: { tags, params: IdParams } }, async (req, reply) => {
+  app.delete<{ Params: Static<typeof IdParams> }>('/notification-channels/:id', { config: { access: 'administer' }, schema: { tags, params: IdParams } }, async (req, reply) => {
     await deleteChannel(ctx, req.principal.tenantId, req.principal.name, req.params.id);
     return reply.code(204).send();
   });
-  app.post<{ Params: Static<typeof IdParams> }>('/notification-channels/:id/test', { schema: { tags, params: IdParams, response: { 200: TestResult } as Record<number, TSchema> } }, async (req, reply) => {
+  app.post<{ Params: Static<typeof IdParams> }>('/notification-channels/:id/test', { config: { access: 'administer' }, schema: { tags, params: IdParams, response: { 200: TestResult } as Record<number, TSchema> } }, async (req, reply) => {
     try {
       const receipt = await testChannel(ctx, req.principal.tenantId, req.principal.name, req.params.id, AbortSignal.timeout(SEND_TIMEOUT_MS + 5_000));
       return { delivered: true, ...(receipt.status !== undefined ? { status: receipt.status } : {}), detail: receipt.detail };
@@ -171,13 +171,13 @@ export const notificationChannelRoutes = (ctx: Context): FastifyPluginAsync => a
       return reply.code(p.status).type('application/problem+json').send(p);
     }
   });
-  app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof ListQuery> }>('/notification-channels/:id/deliveries', { schema: { tags, params: IdParams, querystring: ListQuery } }, async (req) => {
+  app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof ListQuery> }>('/notification-channels/:id/deliveries', { config: { access: 'read' }, schema: { tags, params: IdParams, querystring: ListQuery } }, async (req) => {
     const row = await getChannel(req.principal.tenantId, req.params.id);
     const f = filters(req.query, ['state', 'eventType']);
     const page = await deliveries.list(req.principal.tenantId, row.id, { ...f, ...(f.state ? { state: f.state.toLowerCase() } : {}) }, req.query.offset ?? 0, req.query.limit ?? 100);
     return collection('notification-deliveries', `notification-channels/${row.id}/deliveries`, page, deliveryResource);
   });
-  app.get<{ Params: Static<typeof DeliveryParams> }>('/notification-channels/:id/deliveries/:deliveryId', { schema: { tags, params: DeliveryParams } }, async (req) => {
+  app.get<{ Params: Static<typeof DeliveryParams> }>('/notification-channels/:id/deliveries/:deliveryId', { config: { access: 'read' }, schema: { tags, params: DeliveryParams } }, async (req) => {
     const row = await getChannel(req.principal.tenantId, req.params.id);
     const d = await deliveries.get(req.principal.tenantId, row.id, req.params.deliveryId);
     if (!d) throw notFound('delivery', req.params.deliveryId);

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { parseRetryAfter } from '../../acme/retry-after.js';
 import { DomainError } from '../../domain-error.js';
 import { checkOutboundUrl } from '../../lifecycle/address-policy.js';
+import { guardedFetch } from '../../lifecycle/guarded-fetch.js';
 import { DnsProviderError } from '../dns-provider.js';
 import type { ProviderInit } from '../provider-manifest.js';
 
@@ -16,6 +17,7 @@ import type { ProviderInit } from '../provider-manifest.js';
 export interface ProviderHttpOptions {
   /** Provider code; every error message starts with it. */
   provider: string;
+  /** Default: {@link guardedFetch}, which applies the private-address rule at every connection. */
   fetch?: typeof fetch;
   /** CERTKEEPER_ALLOW_PRIVATE_ADDRESSES: when false, API URLs that resolve to loopback/private addresses are refused. */
   allowPrivateAddresses: boolean;
@@ -72,7 +74,9 @@ export class ProviderHttp {
   }
 
   constructor(readonly opts: ProviderHttpOptions) {
-    this.fetch = opts.fetch ?? fetch;
+    // The default client re-checks the address at every connection (DNS rebinding); `guard`
+    // below gives the clear, early error.
+    this.fetch = opts.fetch ?? guardedFetch({ allowPrivateAddresses: opts.allowPrivateAddresses, ...(opts.trustedOrigins ? { trustedOrigins: opts.trustedOrigins } : {}) });
   }
 
   /** Refuses `url` when it resolves to a loopback or private address and that is not allowed. */

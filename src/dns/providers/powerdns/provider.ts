@@ -12,6 +12,7 @@ import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isPrivateAddress } from '../../../lifecycle/address-policy.js';
+import { guardedFetch } from '../../../lifecycle/guarded-fetch.js';
 import { DnsProviderError, type DnsProvider, type TxtRecord } from '../../dns-provider.js';
 import type { ProviderInit } from '../../provider-manifest.js';
 import {
@@ -84,7 +85,7 @@ export async function createPowerDnsProvider(init: ProviderInit, tuning: PowerDn
     apiUrl,
     serverId,
     apiKey,
-    fetch: init.fetch ?? fetch,
+    fetch: init.fetch ?? guardedFetch({ allowPrivateAddresses: init.allowPrivateAddresses }),
     timeoutMs: tuning.requestTimeoutMs ?? 15_000,
   });
   return new PowerDnsProvider(client, serverId, apiKey, {

@@ -9,6 +9,7 @@ import type { Change, ResourceRecordSet, Route53Client } from '@aws-sdk/client-r
 import type { Logger } from 'pino';
 import { DnsProviderError } from '../../dns-provider.js';
 import type { ProviderHttp } from '../provider-http.js';
+import { guardedFetch } from '../../../lifecycle/guarded-fetch.js';
 
 type Sdk = typeof import('@aws-sdk/client-route-53');
 let sdk: Promise<Sdk> | undefined;
@@ -73,7 +74,7 @@ type FetchHandler = {
 };
 
 function fetchHandler(opts: Route53ClientOptions): FetchHandler {
-  const doFetch = opts.fetch ?? fetch;
+  const doFetch = opts.fetch ?? guardedFetch({ allowPrivateAddresses: opts.http.opts.allowPrivateAddresses });
   const timeoutMs = opts.timeoutMs ?? 30_000;
   return {
     async handle(request, options) {

@@ -6,6 +6,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { runInRequest } from '../request-context.js';
 import type { Context } from '../lifecycle/context.js';
 import { DomainError } from '../domain-error.js';
+import { isDatabaseUnavailable } from '../store/database.js';
 import { problem, type ProblemCode, type ProblemFieldError } from './problems.js';
 import { authenticate } from './auth.js';
 import { BASE } from './envelope.js';
@@ -136,6 +137,10 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return send(reply, 'malformed_request', 'the body is empty; send a JSON object');
     if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return send(reply, 'malformed_request', `the body is not valid JSON: ${err.message}`);
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return send(reply, 'validation_failed', err.message);
+    if (isDatabaseUnavailable(err)) {
+      req.log.warn({ err: err.message }, 'database unavailable');
+      return send(reply, 'service_unavailable', 'the database cannot be reached right now; try again shortly (after a change, read the resource first: the change may or may not have been made)', undefined, new Date(Date.now() + 5_000));
+    }
     req.log.error({ err }, 'unhandled error');
     return send(reply, 'internal_error', 'an internal error occurred; the server log has the details');
   });

@@ -25,6 +25,7 @@ export const PROBLEMS = {
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   acme_error: { status: 502, title: 'The ACME CA refused or failed the request' },
   notification_failed: { status: 502, title: 'The notification channel did not accept the message' },
+  service_unavailable: { status: 503, title: 'The database cannot be reached right now' },
   internal_error: { status: 500, title: 'Internal error' },
 } as const;
 

@@ -84,6 +84,46 @@ export function registerAdminCommands(program: Command): void {
       for (const r of rows) console.log([r.name, r.id, r.users, r.autoCertificates, r.createdAt].join('\t'));
     });
 
+  admin.command('rotate-master-key')
+    .description('re-wrap every stored secret under a new master key, in one transaction; stop every instance first')
+    .requiredOption('--new-key-file <file>', 'file with the new master key (base64 of 32 bytes); with --generate, written here')
+    .option('--generate', 'generate the new key into --new-key-file (mode 0600; the file must not exist)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { newKeyFile: string; generate?: boolean } & AdminOptions) => {
+      const { randomBytes } = await import('node:crypto');
+      const { copyFileSync, existsSync, writeFileSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      const { loadConfig } = await import('../config/config.js');
+      const { KeyVault } = await import('../store/key-vault.js');
+      const { rotateMasterKey } = await import('../lifecycle/rotate-master-key.js');
+      const config = loadConfig();
+      const dataDirKey = join(config.dataDir, 'master.key');
+      if (!config.masterKey && !existsSync(dataDirKey)) fail(`no current master key: set CERTKEEPER_MASTER_KEY (or _FILE), or run where ${dataDirKey} exists`);
+      const current = new KeyVault(config.masterKey ?? (await readKeyFile(dataDirKey)));
+      if (opts.generate) {
+        if (existsSync(opts.newKeyFile)) fail(`${opts.newKeyFile} exists; --generate writes a new file only`);
+        writeFileSync(opts.newKeyFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+      }
+      const next = new KeyVault(await readKeyFile(opts.newKeyFile));
+      if (next.masterKeyId === current.masterKeyId) fail('the new master key is the current one');
+      const report = await withDb((db) => rotateMasterKey(db, current, next).catch((err: Error) => fail(`nothing changed: ${err.message}`)));
+      // The default install keeps its key in the data directory: replace it there, keeping the old one.
+      let replaced: string | null = null;
+      if (!config.masterKey) {
+        const backup = `${dataDirKey}.${current.masterKeyId}.old`;
+        copyFileSync(dataDirKey, backup);
+        copyFileSync(opts.newKeyFile, dataDirKey);
+        replaced = backup;
+      }
+      const out = { from: current.masterKeyId, to: next.masterKeyId, rewrapped: report, dataDirKeyReplaced: replaced !== null, oldKeyBackup: replaced };
+      if (opts.json) return void console.log(JSON.stringify(out, null, 2));
+      const total = Object.values(report).reduce((a, b) => a + b, 0);
+      console.log(`Re-wrapped ${total} secret(s) from master key ${out.from} to ${out.to}.`);
+      for (const [where, n] of Object.entries(report)) console.log(`  ${where}: ${n}`);
+      if (replaced) console.log(`${dataDirKey} now holds the new key; the old one is in ${replaced} (delete it once backups have the new key).`);
+      else console.log('Now set CERTKEEPER_MASTER_KEY (or _FILE) to the new key on every instance, and start them.');
+    });
+
   admin.command('invite <tenant> <email>')
     .description('invite a user into a tenant, or invite an existing user again (a password reset that also unlocks)')
     .option('--role <role>', 'admin, operator or viewer', 'admin')
@@ -101,6 +141,20 @@ export function registerAdminCommands(program: Command): void {
       if (opts.json) return void console.log(JSON.stringify(out, null, 2));
       console.log(`Invitation for ${out.email} (${out.role} of ${out.tenant}, valid until ${out.invitation.expiresAt}); shown once:\n  ${out.invitation.token}`);
     });
+}
+
+/** Reads a master key file: the base64 of 32 bytes. */
+async function readKeyFile(file: string): Promise<Buffer> {
+  const { readFileSync } = await import('node:fs');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  const key = Buffer.from(text.trim(), 'base64');
+  if (key.length !== 32) fail(`${file} does not hold the base64 of 32 bytes (make one with: head -c 32 /dev/urandom | base64)`);
+  return key;
 }
 
 /** Creates the user, or resets an existing one to a fresh invitation (ending its sessions). */

@@ -7,6 +7,7 @@
  *
  * On resume each step first asks the CA for the order's current status and continues from there.
  */
+import { isOrderInFlightConflict } from '../store/order-in-flight.js';
 import { randomUUID, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { AcmeClient } from '../acme/index.js';
@@ -98,7 +99,14 @@ export function issuanceHandler(ctx: Context): JobHandler {
         names_hash: namesHash(JSON.parse(ac.names_json) as string[]),
         replaces: null,
       };
-      await ctx.orders.insert(order);
+      try {
+        await ctx.orders.insert(order);
+      } catch (err) {
+        // The database allows one unfinished order per auto certificate: another instance opened
+        // one between our look and our insert. Come back shortly and resume that one.
+        if (!isOrderInFlightConflict(err)) throw err;
+        return { status: 'retry', at: new Date(ctx.clock().getTime() + 5_000), error: 'an order of this auto certificate is already in flight; resuming it' };
+      }
     }
     const provider = await ctx.providers.get(ac.tenant_id, order.provider_id);
     await ctx.autoCertificates.update(ac.tenant_id, ac.id, {

@@ -38,6 +38,8 @@ const CURSOR_ID = 'events';
 /** Upper bound of one attempt, whatever the channel's own timeouts (well inside the lease). */
 const ATTEMPT_LIMIT_MS = 3 * SEND_TIMEOUT_MS;
 const GAP_WAIT_MS = 10_000;
+/** Longest pause between rounds while they keep failing (the database is away). */
+const MAX_BACKOFF_MS = 15_000;
 
 /** Options of a dispatcher. */
 export interface DispatcherOptions {
@@ -120,15 +122,22 @@ export class NotificationDispatcher {
 
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
+    let failures = 0;
     while (!signal.aborted) {
+      let delay = this.#opts.pollMs;
       try {
         await this.runOnce();
+        if (failures > 0) this.#ctx.logger.info({ failures }, 'notification dispatch works again');
+        failures = 0;
       } catch (err) {
-        if (!signal.aborted) this.#ctx.logger.error({ err }, 'notification dispatch failed');
+        // Typically the database is away: back off (bounded) instead of failing every poll.
+        failures++;
+        delay = Math.max(this.#opts.pollMs, Math.min(this.#opts.pollMs * 2 ** Math.min(failures, 10), MAX_BACKOFF_MS));
+        if (!signal.aborted) this.#ctx.logger.error({ err, failures, retryInMs: delay }, 'notification dispatch failed');
       }
       if (signal.aborted) break;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.#opts.pollMs);
+        const t = setTimeout(resolve, delay);
         this.#wake = () => {
           clearTimeout(t);
           resolve();

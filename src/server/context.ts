@@ -27,7 +27,7 @@ export async function createContext(config: Config, logger: Logger, clock: Clock
   if (master.generatedAt) {
     logger.warn({ file: master.generatedAt }, 'CERTKEEPER_MASTER_KEY is not set: generated a master key into the data dir. Back it up: without it no stored key can be read. Set CERTKEEPER_MASTER_KEY (or _FILE) in production.');
   }
-  const db = await openDatabase(config.databaseUrl);
+  const db = await openDatabase(config.databaseUrl, { logger: logger.child({ component: 'db' }) });
   const vault = new KeyVault(master.key);
   const metrics = new Metrics({ db, clock, logger, perCertificateLimit: config.metricsPerCertificateLimit });
   return {

@@ -1,8 +1,9 @@
 /**
  * The job table with leases: every piece of background work (account registration, issuance)
- * is a row. An instance claims a due row by a conditional UPDATE, so two instances sharing one
- * database never run the same job; a lease that is not renewed expires and another instance
- * takes the job over. One active job per `(kind, subject)` is enforced by a unique index.
+ * is a row. An instance claims a due row by a conditional UPDATE (on PostgreSQL with
+ * `FOR UPDATE SKIP LOCKED`), so two instances sharing one database never run the same job; a
+ * lease that is not renewed expires and another instance takes the job over. One active job per
+ * `(kind, subject)` is enforced by a unique index.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from './database.js';
@@ -59,13 +60,31 @@ export class JobQueue {
     return this.db.kysely.selectFrom('jobs').selectAll().where('active_key', '=', `${kind}:${subjectId}`).executeTakeFirst();
   }
 
-  /** Claims up to `limit` due jobs for `owner` with a lease of `leaseMs`. */
+  /**
+   * Claims up to `limit` due jobs for `owner` with a lease of `leaseMs`: queued jobs whose time
+   * came, and running jobs whose lease expired (their instance died or lost the database).
+   *
+   * PostgreSQL: one statement, `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n)
+   * RETURNING *`. Rows another instance is claiming right now are skipped instead of waited for,
+   * and under READ COMMITTED a row claimed and committed meanwhile fails the re-checked `due`
+   * condition, so two instances never take the same job and never block each other.
+   * SQLite serializes writers, so there a conditional UPDATE per candidate is exclusive too.
+   */
   async claim(owner: string, leaseMs: number, limit: number): Promise<Job[]> {
+    if (limit <= 0) return [];
     const now = iso(this.clock());
     const due = (eb: any) => eb.or([
       eb.and([eb('state', '=', 'queued'), eb('run_at', '<=', now)]),
       eb.and([eb('state', '=', 'running'), eb('lease_expires_at', '<', now)]),
     ]);
+    if (this.db.dialect === 'postgres') {
+      const claimed = await this.db.kysely.updateTable('jobs')
+        .set((eb) => ({ state: 'running', lease_owner: owner, lease_expires_at: isoPlus(this.clock(), leaseMs), attempts: eb('attempts', '+', 1), updated_at: now }))
+        .where('id', 'in', (eb) => eb.selectFrom('jobs').select('id').where(due).orderBy('run_at').limit(limit).forUpdate().skipLocked())
+        .returningAll()
+        .execute();
+      return claimed.sort((a, b) => a.run_at.localeCompare(b.run_at));
+    }
     const candidates = await this.db.kysely.selectFrom('jobs').select('id').where(due)
       .orderBy('run_at').limit(limit * 2).execute();
     const claimed: Job[] = [];
@@ -99,6 +118,18 @@ export class JobQueue {
       .where('lease_owner', '=', owner).where('state', '=', 'running')
       .executeTakeFirst();
     return Number(res.numUpdatedRows);
+  }
+
+  /**
+   * Hands one job back at once (its lease expires now), so another instance — or this one after a
+   * restart — claims it on its next poll. Only while `owner` still holds it.
+   */
+  async releaseLease(id: string, owner: string): Promise<boolean> {
+    const res = await this.db.kysely.updateTable('jobs')
+      .set({ lease_expires_at: iso(new Date(0)), updated_at: iso(this.clock()) })
+      .where('id', '=', id).where('lease_owner', '=', owner).where('state', '=', 'running')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
   }
 
   /** Marks a job done. */

@@ -75,6 +75,28 @@ export class KeyVault {
     }
   }
 
+  /**
+   * Re-wraps an envelope's data key under `target`'s master key (master key rotation). The sealed
+   * value itself is untouched; the data key exists in memory only for the moment of re-wrapping.
+   */
+  rewrap(envelope: string, context: string, target: KeyVault): string {
+    const parts = envelope.split('.');
+    if (parts.length !== 6 || parts[0] !== 'ck1') throw new VaultError('not a certkeeper envelope');
+    const [, keyId, wrapIv, wrapped, iv, sealed] = parts as [string, string, string, string, string, string];
+    if (keyId === target.masterKeyId) return envelope;
+    if (keyId !== this.masterKeyId) {
+      throw new VaultError(`envelope was sealed with master key ${keyId}, which is neither the current (${this.masterKeyId}) nor the new one (${target.masterKeyId})`);
+    }
+    const aad = Buffer.from(context, 'utf8');
+    const dataKey = open(this.#master, fromB64u(wrapIv), fromB64u(wrapped), aad);
+    try {
+      const rewrapped = seal(target.#master, dataKey, aad);
+      return ['ck1', target.masterKeyId, b64u(rewrapped.iv), b64u(rewrapped.sealed), iv, sealed].join('.');
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
   /** {@link open} as UTF-8 text. */
   openText(envelope: string, context: string): string {
     return this.open(envelope, context).toString('utf8');

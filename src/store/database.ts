@@ -2,7 +2,7 @@
  * Opens the database named by a URL (`postgres://…`, `sqlite:/path`, or a plain file path) and
  * brings its schema up to date.
  */
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider, type DialectName } from './migrations.js';
 import { createPgPool, type PoolLogger } from './pg-pool.js';
@@ -39,6 +39,9 @@ export async function openDatabase(url: string, opts: OpenDatabaseOptions = {}):
       await migrating.destroy();
     }
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: await createPgPool(url, { max: 10, timeouts: true, logger, name: 'application' }) }) });
+    // Use the pool once now: Kysely creates it lazily, and a destroy() before the first query would
+    // leave the pool it makes later unclosed. It also proves the application connection works.
+    await sql`select 1`.execute(kysely);
     return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
   }
   const { default: SQLite } = await import('better-sqlite3');

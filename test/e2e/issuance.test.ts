@@ -8,7 +8,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import Database from 'better-sqlite3';
 import { startPebble, type PebbleHandle } from '../harness/pebble.js';
 import { freePort } from '../harness/ports.js';
 import { startCertkeeper, type CertkeeperHandle } from '../harness/certkeeper.js';
@@ -189,20 +188,17 @@ describe('issuance through Pebble', () => {
       const b64 = k.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
       assert.ok(!logs.includes(b64.slice(0, 40)), 'no key body in logs');
     }
-    const db = new Database(join(ck.dataDir, 'certkeeper.db'), { readonly: true });
-    try {
-      for (const table of ['providers', 'certificates', 'orders', 'auto_certificates', 'jobs', 'events', 'http01_tokens']) {
-        for (const row of db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[]) {
-          const text = JSON.stringify(row);
-          assert.ok(!text.includes('PRIVATE KEY'), `${table} holds a plaintext key`);
-          for (const k of keys) assert.ok(!text.includes(k.split('\n')[1]!.slice(0, 40)), `${table} holds key material`);
-        }
+    // Through the server's own store: the same check on SQLite and on PostgreSQL.
+    const db = ck.server.ctx.db.kysely;
+    for (const table of ['providers', 'certificates', 'orders', 'auto_certificates', 'jobs', 'events', 'http01_tokens'] as const) {
+      for (const row of await db.selectFrom(table).selectAll().execute()) {
+        const text = JSON.stringify(row);
+        assert.ok(!text.includes('PRIVATE KEY'), `${table} holds a plaintext key`);
+        for (const k of keys) assert.ok(!text.includes(k.split('\n')[1]!.slice(0, 40)), `${table} holds key material`);
       }
-      const p = db.prepare('SELECT account_key_enc FROM providers').get() as { account_key_enc: string };
-      assert.match(p.account_key_enc, /^ck1\./, 'account key is a vault envelope');
-    } finally {
-      db.close();
     }
+    const p = await db.selectFrom('providers').select('account_key_enc').executeTakeFirstOrThrow();
+    assert.match(p.account_key_enc, /^ck1\./, 'account key is a vault envelope');
     assert.ok(readFileSync(join(ck.dataDir, 'master.key'), 'utf8').length > 0);
   });
 });

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/store/database.js';
 import { startPebble, type PebbleHandle } from '../harness/pebble.js';
 import { freePort } from '../harness/ports.js';
 import { startServeProcess, type ServeProcess } from '../harness/serve-process.js';
@@ -92,10 +92,12 @@ test('a server killed mid-order resumes the same order after restart', async () 
   assert.equal(await ordersCreated(), 1, 'one order at the CA');
   const certs = await call('GET', '/api/v1/certificates');
   assert.equal(certs.body.total, 1, 'one certificate stored');
-  const db = new Database(join(dataDir, 'certkeeper.db'), { readonly: true });
+  // The server's store, SQLite in the data dir or the PostgreSQL database the harness made for it.
+  const db = await openDatabase(proc.databaseUrl ?? `sqlite:${join(dataDir, 'certkeeper.db')}`);
   try {
-    assert.equal((db.prepare('SELECT count(*) AS n FROM orders').get() as { n: number }).n, 1, 'one order row');
+    const { n } = await db.kysely.selectFrom('orders').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    assert.equal(Number(n), 1, 'one order row');
   } finally {
-    db.close();
+    await db.close();
   }
 });

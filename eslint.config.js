@@ -15,4 +15,6 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // The web UI runs in the browser (web/vite.config.mjs, its build script, in Node).
+  { files: ['web/src/**/*.{ts,tsx}'], languageOptions: { globals: { ...globals.browser } } },
 );

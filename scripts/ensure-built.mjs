@@ -1,5 +1,6 @@
 // Installs dependencies and builds when they are missing or stale, so that `npm start` and
-// `npm test` each work by themselves on a fresh clone.
+// `npm test` each work by themselves on a fresh clone: the server (tsc → dist/) and the web UI
+// (Vite → web/dist/, rebuilt when web/ or the versions of Preact or Vite changed).
 import { existsSync, statSync, readdirSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
@@ -12,6 +13,7 @@ function newest(dir) {
   let t = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
+    if (e.isDirectory() && p === join(root, 'web', 'dist')) continue;
     t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
   }
   return t;
@@ -27,4 +29,11 @@ if (!existsSync(stamp) || newest(join(root, 'src')) > statSync(stamp).mtimeMs) {
   console.error('certkeeper: building …');
   run('npx tsc -p tsconfig.build.json');
   run(`node -e "require('fs').writeFileSync('dist/.built', new Date().toISOString())"`);
+}
+const webBuilt = join(root, 'web', 'dist', 'index.html');
+const webInputs = () => Math.max(newest(join(root, 'web')),
+  ...['preact', 'vite'].map((m) => join(root, 'node_modules', m, 'package.json')).filter(existsSync).map((p) => statSync(p).mtimeMs));
+if (!existsSync(webBuilt) || webInputs() > statSync(webBuilt).mtimeMs) {
+  console.error('certkeeper: building the web UI …');
+  run('npm run --silent build:web');
 }

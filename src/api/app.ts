@@ -23,6 +23,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { uiRoutes } from './routes/ui.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -164,6 +165,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
 
   await app.register(healthRoutes(ctx));
   await app.register(metricsRoutes(ctx));
+  await app.register(uiRoutes());
   await app.register(async (api) => {
     api.decorateRequest('principal', null as unknown as Principal);
     // Fail closed: a route that says neither what it needs nor that it is public does not start.

@@ -1,0 +1,86 @@
+/** The application shell: the login gate, the header with navigation and the user, and the routes. */
+import { useEffect, useState } from 'preact/hooks';
+import { errorText } from './api';
+import { Link, match, navigate, useLocation } from './router';
+import { displayName, useSession } from './session';
+import { LoginPage } from './pages/login';
+import { DashboardPage } from './pages/dashboard';
+import { CertificatesPage } from './pages/certificates';
+import { CertificatePage } from './pages/certificate';
+import { AutoCertificatesPage } from './pages/auto-certificates';
+import { AutoCertificateNewPage } from './pages/auto-certificate-new';
+import { AutoCertificatePage } from './pages/auto-certificate';
+import { PageTitle } from './components/page-title';
+
+const NAV = [
+  { href: '/', label: 'Dashboard', active: (p: string) => p === '/' },
+  { href: '/certificates', label: 'Certificates', active: (p: string) => p.startsWith('/certificates') },
+  { href: '/auto-certificates', label: 'Auto certificates', active: (p: string) => p.startsWith('/auto-certificates') },
+];
+
+function Routes({ path }: { path: string }) {
+  let m: Record<string, string> | null;
+  if (path === '/') return <DashboardPage />;
+  if (path === '/certificates') return <CertificatesPage />;
+  if ((m = match('/certificates/:id', path))) return <CertificatePage key={m.id} id={m.id!} />;
+  if (path === '/auto-certificates') return <AutoCertificatesPage />;
+  if (path === '/auto-certificates/new') return <AutoCertificateNewPage />;
+  if ((m = match('/auto-certificates/:id', path))) return <AutoCertificatePage key={m.id} id={m.id!} />;
+  return (
+    <>
+      <PageTitle title="Not found" />
+      <p>There is no page at <code>{path}</code>. <Link href="/">Go to the dashboard</Link>.</p>
+    </>
+  );
+}
+
+/** The whole app. */
+export function App() {
+  const { me, logout } = useSession();
+  const { path, query } = useLocation();
+  const [logoutError, setLogoutError] = useState<string | null>(null);
+
+  // The login gate: without a session every page is the login page, with `next` to come back to.
+  useEffect(() => {
+    if (me === null && path !== '/login') navigate(`/login?next=${encodeURIComponent(path + window.location.search)}`, true);
+    if (me && path === '/login') {
+      const next = query.get('next');
+      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', true);
+    }
+  }, [me, path, query]);
+
+  if (me === undefined) return <p class="loading" role="status">Loading…</p>;
+  if (me === null) return <LoginPage />;
+
+  return (
+    <>
+      <a class="skip-link" href="#main">Skip to content</a>
+      <header class="topbar">
+        <Link href="/" class="brand"><span class="brand-mark" aria-hidden="true" />certkeeper</Link>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map((n) => (
+              <li key={n.href}><Link href={n.href} aria-current={n.active(path) ? 'page' : undefined}>{n.label}</Link></li>
+            ))}
+          </ul>
+        </nav>
+        <div class="user">
+          <span class="user-name" title={`tenant ${me.tenant.name}`}>{displayName(me)}</span>
+          <span class="badge badge-muted" data-role={me.role}>{me.role}</span>
+          <button type="button" class="button button-small" onClick={async () => {
+            try {
+              setLogoutError(null);
+              await logout();
+            } catch (err) {
+              setLogoutError(errorText(err));
+            }
+          }}>Log out</button>
+        </div>
+      </header>
+      {logoutError ? <div class="alert alert-error" role="alert">Logout failed: {logoutError}</div> : null}
+      <main id="main" class="content">
+        <Routes path={path} />
+      </main>
+    </>
+  );
+}

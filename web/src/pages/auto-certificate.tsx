@@ -1,0 +1,164 @@
+/**
+ * One auto certificate, followed live: polled every 1.5 s while it is being issued (PROVISIONING,
+ * AWAITING_VALIDATION), so the state turns AVAILABLE or FAILED on screen; then every 15 s. Shows
+ * the next renewal and why, failures, its versions, and the actions renew now, rekey, pause,
+ * resume and delete.
+ */
+import { useState } from 'preact/hooks';
+import { api, errorText, query } from '../api';
+import { ErrorMessage, Notice } from '../components/alert';
+import { ConfirmDialog } from '../components/confirm-dialog';
+import { PageTitle } from '../components/page-title';
+import { StateBadge } from '../components/state-badge';
+import { When } from '../components/when';
+import { CHALLENGE_TYPES, KEY_ALGORITHMS, mayOperate, type AutoCertificate, type Certificate, type Collection } from '../resources';
+import { Link, navigate } from '../router';
+import { useMe } from '../session';
+import { absolute } from '../time-format';
+import { useApi, useLoader } from '../use-api';
+import { useProviders } from '../use-providers';
+
+const IN_FLIGHT = new Set(['PROVISIONING', 'AWAITING_VALIDATION']);
+const poll = (a: AutoCertificate | undefined) => (a && !IN_FLIGHT.has(a.metadata.state) ? 15_000 : 1500);
+
+type Action = 'renew' | 'rekey' | 'pause' | 'resume' | 'delete';
+
+/** The auto certificate detail page. */
+export function AutoCertificatePage({ id }: { id: string }) {
+  const me = useMe();
+  const providers = useProviders();
+  const path = `auto-certificates/${encodeURIComponent(id)}`;
+  const { data: ac, error, reload } = useApi<AutoCertificate>(path, poll);
+  const last = ac?.metadata.lastIssuedCertificate ?? null;
+  // Reloaded whenever a new version becomes the active one.
+  const versions = useLoader<Collection<Certificate>>(ac ? `versions:${last ?? ''}` : null,
+    () => api('GET', `certificates${query({ 'filter.autoCertificate': id, limit: 100 })}`));
+  const [confirm, setConfirm] = useState<Action | null>(null);
+  const [busy, setBusy] = useState<Action | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  if (!ac) {
+    return (
+      <>
+        <PageTitle title="Auto certificate" />
+        {error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
+      </>
+    );
+  }
+  const m = ac.metadata;
+  const p = ac.properties;
+  const operate = mayOperate(me.role);
+
+  const run = async (action: Action) => {
+    setBusy(action);
+    setActionError(null);
+    setDone(null);
+    try {
+      if (action === 'delete') {
+        await api('DELETE', path);
+        setConfirm(null);
+        navigate('/auto-certificates');
+        return;
+      }
+      const body = action === 'renew' ? { rekey: false } : action === 'rekey' ? { rekey: true } : undefined;
+      await api('POST', `${path}/${action === 'rekey' ? 'renew' : action}`, body);
+      setDone({ renew: 'Renewal started.', rekey: 'Renewal with a new key started.', pause: 'Automation paused.', resume: 'Automation resumed.' }[action]);
+      setConfirm(null);
+      await reload();
+    } catch (err) {
+      setActionError(errorText(err));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const items = [...(versions.data?.items ?? [])].sort((a, b) => Date.parse(b.metadata.notBefore) - Date.parse(a.metadata.notBefore));
+  return (
+    <>
+      <PageTitle title={p.name} />
+      <p class="breadcrumbs"><Link href="/auto-certificates">Auto certificates</Link></p>
+      <ErrorMessage>{error}</ErrorMessage>
+      <div class="status-line" aria-live="polite" aria-atomic="true">
+        <span class="visually-hidden">State: </span><StateBadge state={m.state} />
+        {IN_FLIGHT.has(m.state) ? <span class="spinner" aria-hidden="true" /> : null}
+        {m.message ? <span class={m.state === 'FAILED' ? 'message bad' : 'message'}>{m.message}</span> : null}
+      </div>
+      <Notice tone="success">{done}</Notice>
+      <div class="grid">
+        <section class="panel" aria-labelledby="renewal-heading">
+          <h2 id="renewal-heading">Renewal</h2>
+          <dl class="facts">
+            <dt>Active certificate</dt>
+            <dd>{last ? <Link href={`/certificates/${encodeURIComponent(last)}`}>{items.find((c) => c.id === last)?.properties.name ?? 'open'}</Link> : <span class="muted">none yet</span>}</dd>
+            {last && items.find((c) => c.id === last) ? <><dt>Expires</dt><dd><When iso={items.find((c) => c.id === last)!.metadata.notAfter} expiry both /></dd></> : null}
+            <dt>Next renewal</dt><dd>{m.nextRenewalAt ? <When iso={m.nextRenewalAt} both /> : <span class="muted">—</span>}</dd>
+            <dt>Renewal reason</dt><dd>{m.renewalReason ?? <span class="muted">—</span>}</dd>
+            <dt>Last attempt</dt><dd><When iso={m.lastAttemptAt} /></dd>
+            <dt>Next attempt</dt><dd><When iso={m.nextAttemptAt} /></dd>
+            <dt>Failures</dt><dd class={m.failureCount ? 'bad' : ''}>{m.failureCount}</dd>
+          </dl>
+        </section>
+        <section class="panel" aria-labelledby="settings-heading">
+          <h2 id="settings-heading">Settings</h2>
+          <dl class="facts">
+            <dt>Common name</dt><dd>{p.commonName}</dd>
+            <dt>More names</dt><dd>{p.subjectAlternativeNames.length ? <ul class="names">{p.subjectAlternativeNames.map((n) => <li key={n}>{n}</li>)}</ul> : <span class="muted">none</span>}</dd>
+            <dt>Challenge</dt><dd>{CHALLENGE_TYPES.find(([v]) => v === p.challengeType)?.[1] ?? p.challengeType}</dd>
+            <dt>Key</dt><dd>{KEY_ALGORITHMS.find(([v]) => v === p.keyAlgorithm)?.[1] ?? p.keyAlgorithm}, {p.keyPolicy === 'reuse' ? 'reused on renewal' : 'new on every renewal'}</dd>
+            <dt>Provider</dt><dd>{providers.name(p.provider)}{p.fallbackProviders.length ? <span class="muted">, then {p.fallbackProviders.map(providers.name).join(', ')}</span> : null}</dd>
+            {p.renewBeforeDays ? <><dt>Renew before</dt><dd>{p.renewBeforeDays} days</dd></> : null}
+            {p.profile ? <><dt>Profile</dt><dd>{p.profile}</dd></> : null}
+            <dt>Created</dt><dd>{absolute(m.createdDate)} by {m.createdBy}</dd>
+          </dl>
+        </section>
+        {operate ? (
+          <section class="panel panel-wide" aria-labelledby="ac-actions-heading">
+            <h2 id="ac-actions-heading">Actions</h2>
+            <ErrorMessage>{confirm === null ? actionError : null}</ErrorMessage>
+            <div class="actions">
+              <button type="button" class="button button-primary" disabled={busy !== null || m.state === 'PAUSED'} onClick={() => void run('renew')}>Renew now</button>
+              <button type="button" class="button" disabled={busy !== null || m.state === 'PAUSED'} onClick={() => { setActionError(null); setConfirm('rekey'); }}>Rekey…</button>
+              {m.state === 'PAUSED'
+                ? <button type="button" class="button" disabled={busy !== null} onClick={() => void run('resume')}>Resume</button>
+                : <button type="button" class="button" disabled={busy !== null} onClick={() => void run('pause')}>Pause</button>}
+              <button type="button" class="button button-danger-outline" disabled={busy !== null} onClick={() => { setActionError(null); setConfirm('delete'); }}>Delete…</button>
+            </div>
+          </section>
+        ) : null}
+        <section class="panel panel-wide" aria-labelledby="ac-versions-heading">
+          <h2 id="ac-versions-heading">Versions <span class="muted">({versions.data?.total ?? '…'})</span></h2>
+          <ErrorMessage>{versions.error}</ErrorMessage>
+          {items.length === 0 ? <p class="muted">No certificate issued yet.</p> : (
+            <div class="table-wrap">
+              <table class="table">
+                <thead><tr><th scope="col">Version</th><th scope="col">State</th><th scope="col">Issued</th><th scope="col">Expires</th></tr></thead>
+                <tbody>
+                  {items.map((c) => (
+                    <tr key={c.id} class={c.id === last ? 'version-active' : ''}>
+                      <td><Link href={`/certificates/${encodeURIComponent(c.id)}`}>{c.properties.name}</Link>{c.id === last ? <span class="tag tag-active">active</span> : null}</td>
+                      <td><StateBadge state={c.metadata.state} /></td>
+                      <td class="nowrap">{absolute(c.metadata.notBefore)}</td>
+                      <td class="nowrap"><When iso={c.metadata.notAfter} expiry /></td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+          {versions.data && versions.data.total > 0 ? <p><Link href={`/certificates?autoCertificate=${encodeURIComponent(id)}`}>All versions in the certificate list</Link></p> : null}
+        </section>
+      </div>
+      <ConfirmDialog open={confirm === 'rekey'} title="Renew with a new key?" confirmLabel="Rekey" busy={busy === 'rekey'}
+        onConfirm={() => void run('rekey')} onCancel={() => setConfirm(null)}>
+        <p>certkeeper orders a new certificate for <strong>{p.name}</strong> with a freshly generated private key. The current version stays valid until it expires.</p>
+        <ErrorMessage>{actionError}</ErrorMessage>
+      </ConfirmDialog>
+      <ConfirmDialog open={confirm === 'delete'} title="Delete this auto certificate?" confirmLabel="Delete" danger busy={busy === 'delete'}
+        onConfirm={() => void run('delete')} onCancel={() => setConfirm(null)}>
+        <p>certkeeper stops renewing <strong>{p.name}</strong>. Its issued versions stay in the repository (neither revoked nor deleted).</p>
+        <ErrorMessage>{actionError}</ErrorMessage>
+      </ConfirmDialog>
+    </>
+  );
+}

@@ -1,0 +1,119 @@
+/** The shapes of the REST resources the UI reads (docs/openapi.json, DESIGN.md "REST API"). */
+
+/** `metadata` of every resource. */
+export interface Metadata {
+  createdDate: string;
+  createdBy: string;
+  lastModifiedDate: string;
+  lastModifiedBy: string;
+  state: string;
+  message: string;
+}
+
+/** `{ id, type, href, metadata, properties }`. */
+export interface Resource<M, P> {
+  id: string;
+  type: string;
+  href: string;
+  metadata: Metadata & M;
+  properties: P;
+}
+
+/** A list answer. */
+export interface Collection<T> {
+  id: string;
+  type: 'collection';
+  href: string;
+  items: T[];
+  offset: number;
+  limit: number;
+  total: number;
+}
+
+/** The roles of docs/access.md. */
+export type Role = 'viewer' | 'operator' | 'admin' | 'consumer';
+
+/** GET /api/v1/me. */
+export interface Me {
+  name: string;
+  role: Role;
+  tenant: { id: string; name: string };
+  userId?: string;
+  csrfToken?: string;
+}
+
+/** A stored certificate version. */
+export type Certificate = Resource<{
+  autoCertificate: string | null;
+  lastIssuedCertificate: string | null;
+  source: 'acme' | 'imported';
+  commonName: string;
+  subjectAlternativeNames: string[];
+  issuer: string;
+  serialNumber: string;
+  notBefore: string;
+  notAfter: string;
+  expired: boolean;
+  fingerprintSha256: string;
+  keyAlgorithm: string;
+  deleteAfter: string | null;
+  revokedAt?: string | null;
+  revocationReason?: string | null;
+}, { name: string; certificate: string; certificateChain: string }>;
+
+/** An auto certificate. */
+export type AutoCertificate = Resource<{
+  lastIssuedCertificate: string | null;
+  nextRenewalAt: string | null;
+  renewalReason: string | null;
+  lastAttemptAt: string | null;
+  nextAttemptAt: string | null;
+  failureCount: number;
+}, {
+  name: string;
+  provider: string;
+  fallbackProviders: string[];
+  commonName: string;
+  subjectAlternativeNames: string[];
+  keyAlgorithm: string;
+  challengeType: string;
+  keyPolicy: string;
+  renewBeforeDays: number | null;
+  profile: string | null;
+}>;
+
+/** An ACME provider. */
+export type Provider = Resource<{ accountUrl: string | null }, { name: string; email: string | null; server: string; profile: string | null }>;
+
+/** One audit log entry. */
+export interface AuditEvent {
+  id: string;
+  metadata: { createdDate: string; createdBy: string };
+  properties: { type: string; subjectType: string | null; subjectId: string | null; actor: string; source: string | null; message: string };
+}
+
+/** States of a certificate version. */
+export const CERTIFICATE_STATES = ['AVAILABLE', 'SUPERSEDED', 'EXPIRED', 'REVOKED'] as const;
+/** States of an auto certificate. */
+export const AUTO_CERTIFICATE_STATES = ['PROVISIONING', 'AWAITING_VALIDATION', 'AVAILABLE', 'FAILED', 'PAUSED'] as const;
+/** Key algorithms an auto certificate may ask for. */
+export const KEY_ALGORITHMS = [
+  ['ecdsa256', 'ECDSA P-256'], ['ecdsa384', 'ECDSA P-384'], ['rsa2048', 'RSA 2048'], ['rsa3072', 'RSA 3072'], ['rsa4096', 'RSA 4096'],
+] as const;
+/** Challenge types, with what each needs. */
+export const CHALLENGE_TYPES = [
+  ['http-01', 'http-01', 'certkeeper (or an agent) answers on port 80 of each name'],
+  ['dns-01', 'dns-01', 'TXT records written through a configured DNS zone; needed for wildcards'],
+  ['manual-dns-01', 'manual dns-01', 'you publish the TXT records and press Verify'],
+  ['manual-http-01', 'manual http-01', 'you publish the files and press Verify'],
+] as const;
+/** RFC 5280 revocation reasons the API accepts. */
+export const REVOCATION_REASONS = [
+  ['unspecified', 'Unspecified'], ['keyCompromise', 'Key compromise'], ['superseded', 'Superseded'],
+  ['cessationOfOperation', 'Cessation of operation'], ['affiliationChanged', 'Affiliation changed'], ['privilegeWithdrawn', 'Privilege withdrawn'],
+] as const;
+
+/** May this role change things (auto certificates, revoke, delete, export with key)? */
+export function mayOperate(role: Role | undefined): boolean {
+  return role === 'operator' || role === 'admin';
+}

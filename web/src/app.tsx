@@ -10,22 +10,35 @@ import { CertificatePage } from './pages/certificate';
 import { AutoCertificatesPage } from './pages/auto-certificates';
 import { AutoCertificateNewPage } from './pages/auto-certificate-new';
 import { AutoCertificatePage } from './pages/auto-certificate';
+import { CertificateImportPage } from './pages/certificate-import';
+import { ProviderNewPage, ProviderPage, ProvidersPage } from './pages/providers';
+import { TokensPage } from './pages/tokens';
+import { UsersPage } from './pages/users';
 import { PageTitle } from './components/page-title';
 
 const NAV = [
   { href: '/', label: 'Dashboard', active: (p: string) => p === '/' },
   { href: '/certificates', label: 'Certificates', active: (p: string) => p.startsWith('/certificates') },
   { href: '/auto-certificates', label: 'Auto certificates', active: (p: string) => p.startsWith('/auto-certificates') },
+  { href: '/providers', label: 'Providers', active: (p: string) => p.startsWith('/providers'), admin: true },
+  { href: '/tokens', label: 'API tokens', active: (p: string) => p.startsWith('/tokens'), admin: true },
+  { href: '/users', label: 'Users', active: (p: string) => p.startsWith('/users'), admin: true },
 ];
 
 function Routes({ path }: { path: string }) {
   let m: Record<string, string> | null;
   if (path === '/') return <DashboardPage />;
   if (path === '/certificates') return <CertificatesPage />;
+  if (path === '/certificates/import') return <CertificateImportPage />;
   if ((m = match('/certificates/:id', path))) return <CertificatePage key={m.id} id={m.id!} />;
   if (path === '/auto-certificates') return <AutoCertificatesPage />;
   if (path === '/auto-certificates/new') return <AutoCertificateNewPage />;
   if ((m = match('/auto-certificates/:id', path))) return <AutoCertificatePage key={m.id} id={m.id!} />;
+  if (path === '/providers') return <ProvidersPage />;
+  if (path === '/providers/new') return <ProviderNewPage />;
+  if ((m = match('/providers/:id', path))) return <ProviderPage key={m.id} id={m.id!} />;
+  if (path === '/tokens') return <TokensPage />;
+  if (path === '/users') return <UsersPage />;
   return (
     <>
       <PageTitle title="Not found" />
@@ -59,7 +72,7 @@ export function App() {
         <Link href="/" class="brand"><span class="brand-mark" aria-hidden="true" />certkeeper</Link>
         <nav aria-label="Main">
           <ul>
-            {NAV.map((n) => (
+            {NAV.filter((n) => !('admin' in n) || me.role === 'admin').map((n) => (
               <li key={n.href}><Link href={n.href} aria-current={n.active(path) ? 'page' : undefined}>{n.label}</Link></li>
             ))}
           </ul>

@@ -5,6 +5,7 @@ const TONE: Record<string, string> = {
   PROVISIONING: 'busy', AWAITING_VALIDATION: 'attention',
   FAILED: 'bad', EXPIRED: 'bad', REVOKED: 'bad',
   PAUSED: 'muted', SUPERSEDED: 'muted', DISABLED: 'muted',
+  INVITED: 'attention', LOCKED: 'bad',
 };
 
 /** `AWAITING_VALIDATION` → `awaiting validation`. */

@@ -10,6 +10,7 @@ import { ErrorMessage, Notice } from '../components/alert';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { PageTitle } from '../components/page-title';
 import { StateBadge } from '../components/state-badge';
+import { PendingValidations } from '../components/validations';
 import { When } from '../components/when';
 import { CHALLENGE_TYPES, KEY_ALGORITHMS, mayOperate, type AutoCertificate, type Certificate, type Collection } from '../resources';
 import { Link, navigate } from '../router';
@@ -86,6 +87,9 @@ export function AutoCertificatePage({ id }: { id: string }) {
       </div>
       <Notice tone="success">{done}</Notice>
       <div class="grid">
+        {m.state === 'AWAITING_VALIDATION' && p.challengeType.startsWith('manual-')
+          ? <PendingValidations id={id} mayVerify={operate} onVerified={() => void reload()} />
+          : null}
         <section class="panel" aria-labelledby="renewal-heading">
           <h2 id="renewal-heading">Renewal</h2>
           <dl class="facts">

@@ -11,8 +11,9 @@ import { Pager } from '../components/pager';
 import { SortHeader, useSort } from '../components/sortable';
 import { StateBadge, stateLabel } from '../components/state-badge';
 import { When } from '../components/when';
-import { CERTIFICATE_STATES, type Certificate, type Collection } from '../resources';
+import { CERTIFICATE_STATES, mayOperate, type Certificate, type Collection } from '../resources';
 import { Link, navigate, useLocation } from '../router';
+import { useMe } from '../session';
 import { absolute } from '../time-format';
 import { useApi } from '../use-api';
 
@@ -24,6 +25,7 @@ function listUrl(p: Record<string, string | number | undefined>): string {
 /** The certificates page. */
 export function CertificatesPage() {
   const { query: q } = useLocation();
+  const me = useMe();
   const params = {
     commonName: q.get('commonName') ?? '',
     state: q.get('state') ?? '',
@@ -50,7 +52,7 @@ export function CertificatesPage() {
 
   return (
     <>
-      <PageTitle title="Certificates" />
+      <PageTitle title="Certificates">{mayOperate(me.role) ? <Link href="/certificates/import" class="button button-primary">Import</Link> : null}</PageTitle>
       <form class="filters" role="search" aria-label="Filter certificates" onSubmit={(e) => { e.preventDefault(); go({ commonName: search.trim() }); }}>
         <label>
           <span>Common name</span>

@@ -143,7 +143,7 @@ for (const backend of backends) {
         };
         const first = await settle((j) => j.state !== 'running' && j.attempts === 1);
         assert.equal(first.state, 'queued', 'the refused insert is retried, not failed');
-        assert.match(first.last_error ?? '', /UNIQUE|duplicate key/i);
+        assert.match(first.last_error ?? '', /already in flight; resuming it/, 'said plainly, not as a database error');
         const inFlight = await ctx.db.kysely.selectFrom('orders').select('id').where('auto_certificate_id', '=', 'ac-race').execute();
         assert.deepEqual(inFlight.map((o) => o.id), ['theirs'], 'no second order was opened');
 

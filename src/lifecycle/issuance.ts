@@ -18,6 +18,7 @@ import { createCsr } from '../pki/csr.js';
 import { keyMatchesCertificate, parseCertificate, splitPemCertificates } from '../pki/certificate.js';
 import type { KeyAlgorithm } from '../pki/key-algorithm.js';
 import type { Job } from '../store/jobs.js';
+import type { NewEvent } from '../store/events.js';
 import type { AutoCertificateRow, OrderRow, ProviderRow } from '../store/repositories.js';
 import { iso } from '../store/time.js';
 import { certificateKeyContext, orderKeyContext, type Context } from './context.js';
@@ -45,6 +46,14 @@ const ISSUANCE_TIMEOUT_MS = 5 * 60_000;
 /** A failure that retrying cannot fix (the order or the request itself is wrong). */
 class IssuanceFailure extends Error {
   override name = 'IssuanceFailure';
+}
+
+/**
+ * The job's lease passed to another instance before the certificate was stored: that instance
+ * resumes the same order and stores it. Not a failure of the issuance.
+ */
+class JobTakenOver extends Error {
+  override name = 'JobTakenOver';
 }
 
 /** The provider cannot be used right now (FAILED or still registering): a reason to fail over. */
@@ -123,7 +132,7 @@ export function issuanceHandler(ctx: Context): JobHandler {
       const started = Date.now();
       let result;
       try {
-        result = await runOrder(ctx, ac, provider, order, signal, { verified: !!payload.verified });
+        result = await runOrder(ctx, job, ac, provider, order, signal, { verified: !!payload.verified });
       } finally {
         release();
       }
@@ -131,6 +140,7 @@ export function issuanceHandler(ctx: Context): JobHandler {
       return { status: 'done' };
     } catch (err) {
       if (signal.aborted) return { status: 'retry', at: new Date(), error: 'interrupted by shutdown' };
+      if (err instanceof JobTakenOver) return { status: 'retry', at: new Date(), error: err.message };
       return recordFailure(ctx, ac, order, job, err);
     }
   };
@@ -271,7 +281,7 @@ async function awaitValidation(ctx: Context, ac: AutoCertificateRow, count: numb
   await ctx.events.append({ tenantId: ac.tenant_id, type: 'auto_certificate.awaiting_validation', subjectType: 'auto-certificate', subjectId: ac.id, actor: 'system', message });
 }
 
-async function runOrder(ctx: Context, ac: AutoCertificateRow, provider: ProviderRow, order: OrderRow, signal: AbortSignal, opts: { verified: boolean }): Promise<'issued' | 'awaiting_validation'> {
+async function runOrder(ctx: Context, job: Job, ac: AutoCertificateRow, provider: ProviderRow, order: OrderRow, signal: AbortSignal, opts: { verified: boolean }): Promise<'issued' | 'awaiting_validation'> {
   const client = ctx.acme.for(provider);
   const names = JSON.parse(order.names_json) as string[];
   const save = async (set: Partial<OrderRow>) => {
@@ -351,7 +361,7 @@ async function runOrder(ctx: Context, ac: AutoCertificateRow, provider: Provider
     // The order is valid, so the CA validates nothing more: remove the records before the
     // certificate is reported AVAILABLE, so that AVAILABLE means nothing is left behind.
     await cleanupChallenges(ctx, order);
-    await storeVersion(ctx, ac, provider, order, downloaded.pem);
+    await storeVersion(ctx, job, ac, provider, order, downloaded.pem);
   }
   return 'issued';
 }
@@ -389,8 +399,11 @@ async function certificateKey(ctx: Context, ac: AutoCertificateRow, order: Order
   return key;
 }
 
-/** Stores the downloaded chain as the new active version and supersedes the previous one. */
-async function storeVersion(ctx: Context, ac: AutoCertificateRow, provider: ProviderRow, order: OrderRow, pem: string): Promise<void> {
+/**
+ * Stores the downloaded chain as the new active version and supersedes the previous one, and marks
+ * the job done in the same transaction.
+ */
+async function storeVersion(ctx: Context, job: Job, ac: AutoCertificateRow, provider: ProviderRow, order: OrderRow, pem: string): Promise<void> {
   const certs = splitPemCertificates(pem);
   const leaf = certs[0];
   if (!leaf) throw new IssuanceFailure('the CA returned no certificate');
@@ -403,6 +416,16 @@ async function storeVersion(ctx: Context, ac: AutoCertificateRow, provider: Prov
   const retentionMs = ctx.config.retentionDays * 86_400_000;
   let superseded: string | null = null;
   await ctx.db.kysely.transaction().execute(async (tx) => {
+    // The job is done in the transaction that stores its certificate. Were it left to the worker
+    // afterwards, a crash (or the database going away) between the two would leave the job
+    // running; its next run, finding no open order, would order and store a second certificate.
+    // Only while this instance still holds the lease: otherwise the instance that took the job
+    // over resumes this same order and stores its certificate itself.
+    const held = await tx.updateTable('jobs')
+      .set({ state: 'done', active_key: null, lease_owner: null, lease_expires_at: null, last_error: null, updated_at: iso(now) })
+      .where('id', '=', job.id).where('lease_owner', '=', job.lease_owner ?? '').where('state', '=', 'running')
+      .executeTakeFirst();
+    if (Number(held.numUpdatedRows) !== 1) throw new JobTakenOver('another instance took this issuance over before its certificate was stored; it stores it');
     await ctx.certificates.insert({
       id,
       tenant_id: ac.tenant_id,
@@ -467,6 +490,22 @@ async function storeVersion(ctx: Context, ac: AutoCertificateRow, provider: Prov
     }, tx);
     await ctx.orders.update(order.id, { step: 'done', certificate_id: id, finished_at: iso(now), updated_at: iso(now), key_enc: null }, tx);
   });
-  await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.issued', subjectType: 'certificate', subjectId: id, actor: 'system', message: `${name} issued for ${ac.name}`, data: { autoCertificate: ac.id, serialNumber: facts.serialNumber, notAfter: iso(facts.notAfter) } });
-  if (superseded) await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.superseded', subjectType: 'certificate', subjectId: superseded, actor: 'system', message: `superseded by ${name}` });
+  // Stored and done: a failure from here on (the database going away) must not be taken for a
+  // failed issuance, which would schedule another order. A few tries, then a loud log line.
+  const events: NewEvent[] = [{ tenantId: ac.tenant_id, type: 'certificate.issued', subjectType: 'certificate', subjectId: id, actor: 'system', message: `${name} issued for ${ac.name}`, data: { autoCertificate: ac.id, serialNumber: facts.serialNumber, notAfter: iso(facts.notAfter) } }];
+  if (superseded) events.push({ tenantId: ac.tenant_id, type: 'certificate.superseded', subjectType: 'certificate', subjectId: superseded, actor: 'system', message: `superseded by ${name}` });
+  for (const event of events) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ctx.events.append(event);
+        break;
+      } catch (err) {
+        if (attempt >= 3) {
+          ctx.logger.error({ err, autoCertificate: ac.id, certificate: id, event: event.type }, 'certificate stored, but its event could not be recorded');
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, attempt * 1_000));
+      }
+    }
+  }
 }

@@ -37,7 +37,7 @@ const renewalFailed = (data: Record<string, unknown> = {}) => ck.server.ctx.even
 const deliver = async () => {
   await ck.server.notifications.dispatcher.runOnce();
   for (let i = 0; i < 200; i++) {
-    const sending = await ck.server.ctx.db.kysely.selectFrom('notification_deliveries').select('id').where('state', '=', 'SENDING').execute();
+    const sending = await ck.server.ctx.db.kysely.selectFrom('notification_deliveries').select('id').where('state', '=', 'sending').execute();
     if (sending.length === 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -51,7 +51,8 @@ export function checkProviderConfig(
     else outCredentials[key] = v;
   }
   const anyGiven = Object.keys(creds).length > 0;
-  for (const spec of manifest.credentials) {
+  // `undefined` means "keep the stored credentials" (a change that does not touch them): nothing to require.
+  if (credentials !== undefined) for (const spec of manifest.credentials) {
     if (spec.required && !creds[spec.name] && !(manifest.credentialsOptional && !anyGiven)) {
       errors.push({ field: `properties.credentials.${spec.name}`, message: `required: ${spec.description}` });
     }

@@ -91,6 +91,23 @@ describe('dns zones', () => {
     assert.equal(recheck.body.metadata.state, 'DISABLED');
   });
 
+  test('a change that leaves credentials out keeps them, even where the provider requires some', async () => {
+    const created = await ck.api('POST', '/api/v1/dns-zones', { properties: { zoneName: 'keep-credentials.example', provider: 'rfc2136', settings: { nameserver: '127.0.0.1:9', tsigKeyName: 'k' }, credentials: { tsigSecret: Buffer.alloc(32, 7).toString('base64') } } });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.metadata.credentialsSet, true);
+    const off = await ck.api('PATCH', `/api/v1/dns-zones/${created.body.id}`, { properties: { enabled: false } });
+    assert.equal(off.status, 200, off.text);
+    assert.equal(off.body.metadata.state, 'DISABLED');
+    assert.equal(off.body.metadata.credentialsSet, true);
+    const renamed = await ck.api('PATCH', `/api/v1/dns-zones/${created.body.id}`, { properties: { settings: { nameserver: '127.0.0.1:9', tsigKeyName: 'k2' } } });
+    assert.equal(renamed.status, 200, renamed.text);
+    assert.equal(renamed.body.properties.settings.tsigKeyName, 'k2');
+    assert.equal(renamed.body.metadata.credentialsSet, true);
+    const emptied = await ck.api('PATCH', `/api/v1/dns-zones/${created.body.id}`, { properties: { credentials: {} } });
+    assert.equal(emptied.status, 400, 'new credentials must still be complete');
+    assert.equal(emptied.body.errors[0].field, 'properties.credentials.tsigSecret');
+  });
+
   test('dns-01 auto certificates need every name covered by an enabled zone (longest suffix)', async () => {
     await create({ zoneName: 'sub.example.com' });
     const covered = await ck.api('POST', '/api/v1/auto-certificates', { properties: { name: 'c', provider: providerId, commonName: '*.example.com', subjectAlternativeNames: ['deep.sub.example.com'], challengeType: 'dns-01' } });

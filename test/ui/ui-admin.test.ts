@@ -7,97 +7,37 @@
 // admin pages are not offered to the operator. No page may violate the CSP.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { rmSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { startPebble, type PebbleHandle } from '../harness/pebble.js';
 import { freePort } from '../harness/ports.js';
 import { startCertkeeper, type CertkeeperHandle } from '../harness/certkeeper.js';
 import { makeChain, makePkcs12, type TestChain } from '../harness/openssl-ca.js';
-
-const CHROMIUM = process.env.CERTKEEPER_CHROMIUM ?? '/usr/bin/chromium';
-const ROOT = new URL('../../', import.meta.url).pathname;
-const PASSWORD = 'correct horse battery staple';
+import { launchUiBrowser, login as logIn, nav, newUser, PASSWORD, until, type UiBrowser } from './browser.js';
 
 let pebble: PebbleHandle;
 let ck: CertkeeperHandle;
-let browser: Browser;
+let ui: UiBrowser;
 let chain: TestChain;
-const pageProblems: string[] = [];
 /** The provider the admin created through the UI, for the manual auto certificate. */
 let providerId = '';
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (p === join(ROOT, 'web', 'dist')) continue;
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-function ensureUiBuilt(): void {
-  const index = join(ROOT, 'web', 'dist', 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newest(join(ROOT, 'web'))) return;
-  execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: ROOT, stdio: 'inherit' });
-}
-
-async function newUser(email: string, role: 'viewer' | 'operator' | 'admin'): Promise<void> {
-  const invited = await ck.api('POST', '/api/v1/users', { properties: { email, role } });
-  assert.equal(invited.status, 201, invited.text);
-  const activated = await ck.api('POST', '/api/v1/users/activate', { invitation: invited.body.properties.invitation.token, password: PASSWORD });
-  assert.ok(activated.status < 300, activated.text);
-}
-
-async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) pageProblems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => pageProblems.push(`page error: ${e.message}`));
-  return { context, page };
-}
-
-async function login(page: Page, email: string): Promise<void> {
-  await page.goto(`${ck.url}/`);
-  await page.getByLabel('E-mail address').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
-}
-
-/** Polls `check` until it holds. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !(await check());) {
-    assert.ok(Date.now() < deadline, `timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const nav = (page: Page) => page.getByRole('navigation', { name: 'Main' });
+const newPage = () => ui.newPage();
+const login = (page: Page, email: string) => logIn(page, ck, email);
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`the web UI tests drive Chromium at ${CHROMIUM}, which is missing: install the Debian package "chromium" ` +
-      '(apt-get update && apt-get install -y chromium), or point CERTKEEPER_CHROMIUM at a Chromium binary');
-  }
-  ensureUiBuilt();
-  const launching = chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'] });
+  const launching = launchUiBrowser();
   chain = makeChain('shop.import.test', ['www.shop.import.test']);
   pebble = await startPebble({ httpPort: await freePort() });
   // No DNS server answers here (a closed port): Verify of a manual dns-01 finds the record missing.
   ck = await startCertkeeper({ CERTKEEPER_DNS_RESOLVERS: '127.0.0.1:9' });
-  await newUser('admin@example.com', 'admin');
-  await newUser('ops@example.com', 'operator');
-  browser = await launching;
+  await newUser(ck, 'admin@example.com', 'admin');
+  await newUser(ck, 'ops@example.com', 'operator');
+  ui = await launching;
 });
 
 after(async () => {
-  await browser?.close();
+  await ui?.close();
   await ck?.stop();
   await pebble?.stop();
   if (chain) rmSync(chain.dir, { recursive: true, force: true });
@@ -183,7 +123,7 @@ describe('web UI, admin pages', () => {
     const { context, page } = await newPage();
     try {
       await login(page, 'ops@example.com');
-      for (const admin of ['Providers', 'API tokens', 'Users']) assert.equal(await nav(page).getByRole('link', { name: admin }).count(), 0, `${admin} is for admins`);
+      for (const admin of ['Providers', 'DNS zones', 'Notifications', 'API tokens', 'Users']) assert.equal(await nav(page).getByRole('link', { name: admin }).count(), 0, `${admin} is for admins`);
       await nav(page).getByRole('link', { name: 'Certificates', exact: true }).click();
       await page.getByRole('link', { name: 'Import' }).click();
       await page.getByRole('heading', { level: 1, name: 'Import a certificate' }).waitFor();
@@ -241,6 +181,6 @@ describe('web UI, admin pages', () => {
   });
 
   test('no page violated the Content-Security-Policy or threw', () => {
-    assert.deepEqual(pageProblems, []);
+    assert.deepEqual(ui.problems, []);
   });
 });

@@ -9,52 +9,23 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startPebble, type PebbleHandle } from '../harness/pebble.js';
 import { freePort } from '../harness/ports.js';
 import { startCertkeeper, type CertkeeperHandle } from '../harness/certkeeper.js';
-
-const CHROMIUM = process.env.CERTKEEPER_CHROMIUM ?? '/usr/bin/chromium';
-const ROOT = new URL('../../', import.meta.url).pathname;
-const SHOTS = join(ROOT, 'test-results', 'screenshots');
-const DOC_SHOTS = join(ROOT, 'docs', 'screenshots');
-const PASSWORD = 'correct horse battery staple';
+import { launchUiBrowser, newUser as addUser, login as logIn, PASSWORD, screenshot, until, type PageOptions, type UiBrowser } from './browser.js';
 
 let pebble: PebbleHandle;
 let ck: CertkeeperHandle;
-let browser: Browser;
+let ui: UiBrowser;
 const work = mkdtempSync(join(tmpdir(), 'ck-ui-'));
-/** Content-Security-Policy violations and uncaught errors seen by any page. */
-const pageProblems: string[] = [];
 /** The certificate the operator issued, for the viewer's visit. */
 let issuedCertificateId = '';
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (p === join(ROOT, 'web', 'dist')) continue;
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Builds the UI when it is missing or older than its sources (npm test does this already). */
-function ensureUiBuilt(): void {
-  const index = join(ROOT, 'web', 'dist', 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newest(join(ROOT, 'web'))) return;
-  execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: ROOT, stdio: 'inherit' });
-}
-
-async function newUser(email: string, role: 'viewer' | 'operator' | 'admin'): Promise<void> {
-  const invited = await ck.api('POST', '/api/v1/users', { properties: { email, role } });
-  assert.equal(invited.status, 201, invited.text);
-  const activated = await ck.api('POST', '/api/v1/users/activate', { invitation: invited.body.properties.invitation.token, password: PASSWORD });
-  assert.ok(activated.status < 300, activated.text);
-}
+const newUser = (email: string, role: 'viewer' | 'operator' | 'admin') => addUser(ck, email, role);
 
 /** Imports a self-signed certificate expiring in `days` (for a dashboard with something on it). */
 async function importExpiring(name: string, days: number): Promise<void> {
@@ -66,55 +37,15 @@ async function importExpiring(name: string, days: number): Promise<void> {
   assert.equal(res.status, 201, res.text);
 }
 
-async function newPage(viewport = { width: 1280, height: 800 }, colorScheme: 'light' | 'dark' = 'light'): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport, acceptDownloads: true, colorScheme, ...(viewport.width < 600 ? { isMobile: true, hasTouch: true } : {}) });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) pageProblems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => pageProblems.push(`page error: ${e.message}`));
-  return { context, page };
-}
-
-async function login(page: Page, email: string): Promise<void> {
-  await page.goto(`${ck.url}/`);
-  await page.waitForURL(/\/login\?next=%2F$/);
-  await page.getByLabel('E-mail address').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
-}
-
-/** Polls `check` until it holds (a list keeps its old rows on screen while the next page loads). */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !(await check());) {
-    assert.ok(Date.now() < deadline, `timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  const file = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  if (process.env.CERTKEEPER_UPDATE_SCREENSHOTS === '1') {
-    mkdirSync(DOC_SHOTS, { recursive: true });
-    copyFileSync(file, join(DOC_SHOTS, `${name}.png`));
-  }
-}
+const newPage = (viewport?: PageOptions['viewport'], colorScheme?: PageOptions['colorScheme']) => ui.newPage({ ...(viewport ? { viewport } : {}), ...(colorScheme ? { colorScheme } : {}) });
+const login = (page: Page, email: string) => logIn(page, ck, email, { expectLoginRedirect: true });
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`the web UI tests drive Chromium at ${CHROMIUM}, which is missing: install the Debian package "chromium" ` +
-      '(apt-get update && apt-get install -y chromium), or point CERTKEEPER_CHROMIUM at a Chromium binary');
-  }
-  ensureUiBuilt();
   const httpPort = await freePort();
-  const launching = chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'] });
+  const launching = launchUiBrowser();
   pebble = await startPebble({ httpPort });
   ck = await startCertkeeper({ CERTKEEPER_HTTP01_LISTEN: `127.0.0.1:${httpPort}` });
-  // The provider is made through the API (its page comes with a later step).
+  // The provider is made through the API (ui-admin.test.ts creates one through the form).
   const provider = await ck.api('POST', '/api/v1/providers', { properties: { name: 'pebble', email: 'ops@example.com', server: pebble.directoryUrl, caCertificates: pebble.tlsCaPem } });
   assert.equal(provider.status, 202, provider.text);
   const p = await ck.waitFor(`/api/v1/providers/${provider.body.id}`, (b: any) => b.metadata.state !== 'PROVISIONING');
@@ -129,11 +60,11 @@ before(async () => {
   await newUser('ops@example.com', 'operator');
   await newUser('viewer@example.com', 'viewer');
   await newUser('locked@example.com', 'viewer');
-  browser = await launching;
+  ui = await launching;
 });
 
 after(async () => {
-  await browser?.close();
+  await ui?.close();
   await ck?.stop();
   await pebble?.stop();
   rmSync(work, { recursive: true, force: true });
@@ -333,6 +264,6 @@ describe('web UI', () => {
   });
 
   test('no page violated the Content-Security-Policy or threw', () => {
-    assert.deepEqual(pageProblems, []);
+    assert.deepEqual(ui.problems, []);
   });
 });

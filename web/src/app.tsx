@@ -8,10 +8,15 @@ import { DashboardPage } from './pages/dashboard';
 import { CertificatesPage } from './pages/certificates';
 import { CertificatePage } from './pages/certificate';
 import { AutoCertificatesPage } from './pages/auto-certificates';
-import { AutoCertificateNewPage } from './pages/auto-certificate-new';
+import { AutoCertificateEditPage, AutoCertificateNewPage } from './pages/auto-certificate-form';
 import { AutoCertificatePage } from './pages/auto-certificate';
 import { CertificateImportPage } from './pages/certificate-import';
-import { ProviderNewPage, ProviderPage, ProvidersPage } from './pages/providers';
+import { ProviderEditPage, ProviderNewPage, ProviderPage, ProvidersPage } from './pages/providers';
+import { DnsZonePage, DnsZonesPage } from './pages/dns-zones';
+import { DnsZoneEditPage, DnsZoneNewPage } from './pages/dns-zone-form';
+import { ChannelPage, ChannelsPage } from './pages/notification-channels';
+import { ChannelEditPage, ChannelNewPage } from './pages/notification-channel-form';
+import { AccountPage } from './pages/account';
 import { TokensPage } from './pages/tokens';
 import { UsersPage } from './pages/users';
 import { PageTitle } from './components/page-title';
@@ -21,6 +26,8 @@ const NAV = [
   { href: '/certificates', label: 'Certificates', active: (p: string) => p.startsWith('/certificates') },
   { href: '/auto-certificates', label: 'Auto certificates', active: (p: string) => p.startsWith('/auto-certificates') },
   { href: '/providers', label: 'Providers', active: (p: string) => p.startsWith('/providers'), admin: true },
+  { href: '/dns-zones', label: 'DNS zones', active: (p: string) => p.startsWith('/dns-zones'), admin: true },
+  { href: '/notification-channels', label: 'Notifications', active: (p: string) => p.startsWith('/notification-channels'), admin: true },
   { href: '/tokens', label: 'API tokens', active: (p: string) => p.startsWith('/tokens'), admin: true },
   { href: '/users', label: 'Users', active: (p: string) => p.startsWith('/users'), admin: true },
 ];
@@ -34,11 +41,22 @@ function Routes({ path }: { path: string }) {
   if (path === '/auto-certificates') return <AutoCertificatesPage />;
   if (path === '/auto-certificates/new') return <AutoCertificateNewPage />;
   if ((m = match('/auto-certificates/:id', path))) return <AutoCertificatePage key={m.id} id={m.id!} />;
+  if ((m = match('/auto-certificates/:id/edit', path))) return <AutoCertificateEditPage key={m.id} id={m.id!} />;
   if (path === '/providers') return <ProvidersPage />;
   if (path === '/providers/new') return <ProviderNewPage />;
   if ((m = match('/providers/:id', path))) return <ProviderPage key={m.id} id={m.id!} />;
+  if ((m = match('/providers/:id/edit', path))) return <ProviderEditPage key={m.id} id={m.id!} />;
+  if (path === '/dns-zones') return <DnsZonesPage />;
+  if (path === '/dns-zones/new') return <DnsZoneNewPage />;
+  if ((m = match('/dns-zones/:id', path))) return <DnsZonePage key={m.id} id={m.id!} />;
+  if ((m = match('/dns-zones/:id/edit', path))) return <DnsZoneEditPage key={m.id} id={m.id!} />;
+  if (path === '/notification-channels') return <ChannelsPage />;
+  if (path === '/notification-channels/new') return <ChannelNewPage />;
+  if ((m = match('/notification-channels/:id', path))) return <ChannelPage key={m.id} id={m.id!} />;
+  if ((m = match('/notification-channels/:id/edit', path))) return <ChannelEditPage key={m.id} id={m.id!} />;
   if (path === '/tokens') return <TokensPage />;
   if (path === '/users') return <UsersPage />;
+  if (path === '/account') return <AccountPage />;
   return (
     <>
       <PageTitle title="Not found" />
@@ -78,7 +96,7 @@ export function App() {
           </ul>
         </nav>
         <div class="user">
-          <span class="user-name" title={`tenant ${me.tenant.name}`}>{displayName(me)}</span>
+          <Link href="/account" class="user-name" title={`Your account (tenant ${me.tenant.name})`} aria-current={path === '/account' ? 'page' : undefined}>{displayName(me)}</Link>
           <span class="badge badge-muted" data-role={me.role}>{me.role}</span>
           <button type="button" class="button button-small" onClick={async () => {
             try {

@@ -117,3 +117,17 @@ export const REVOCATION_REASONS = [
 export function mayOperate(role: Role | undefined): boolean {
   return role === 'operator' || role === 'admin';
 }
+
+/** A DNS zone (docs/dns-providers.md): credentials are never returned, only whether any are stored. */
+export type DnsZone = Resource<{ lastCheck: string | null; credentialsSet: boolean }, {
+  zoneName: string;
+  provider: string;
+  settings: Record<string, unknown>;
+  enabled: boolean;
+  resolvers: string[];
+  propagationTimeoutSeconds: number;
+  extraDelaySeconds: number;
+}>;
+
+/** States of a DNS zone. */
+export const DNS_ZONE_STATES = ['AVAILABLE', 'FAILED', 'DISABLED'] as const;

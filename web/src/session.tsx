@@ -1,7 +1,8 @@
 /**
  * The browser session (docs/access.md): who is logged in (GET /api/v1/me), logging in
  * (POST /api/v1/sessions, which sets the HttpOnly cookie and returns the CSRF token) and out
- * (DELETE /api/v1/sessions/current). Any 401 from the API ends the session in the UI too.
+ * (DELETE /api/v1/sessions/current), or out everywhere (DELETE /api/v1/sessions: every session of
+ * the user). Any 401 from the API ends the session in the UI too.
  */
 import { createContext, type ComponentChildren } from 'preact';
 import { useCallback, useContext, useEffect, useMemo, useState } from 'preact/hooks';
@@ -16,6 +17,8 @@ export interface Session {
   notice: string | null;
   login(email: string, password: string, tenant?: string): Promise<void>;
   logout(): Promise<void>;
+  /** Ends every session of the user, this one included. */
+  logoutEverywhere(): Promise<void>;
 }
 
 const SessionContext = createContext<Session | null>(null);
@@ -73,7 +76,14 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
     setMe(null);
   }, []);
 
-  const value = useMemo(() => ({ me, notice, login, logout }), [me, notice, login, logout]);
+  const logoutEverywhere = useCallback(async () => {
+    await api('DELETE', 'sessions');
+    setCsrfToken(null);
+    setNotice('You are logged out everywhere: every session of your account has ended.');
+    setMe(null);
+  }, []);
+
+  const value = useMemo(() => ({ me, notice, login, logout, logoutEverywhere }), [me, notice, login, logout, logoutEverywhere]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

@@ -10,3 +10,8 @@ export function FieldError({ id, message }: { id: string; message?: string | und
 export function invalidProps(id: string, message?: string | undefined): { 'aria-invalid': boolean; 'aria-describedby'?: string } {
   return message ? { 'aria-invalid': true, 'aria-describedby': `${id}-error` } : { 'aria-invalid': false };
 }
+
+/** After a refused submit: focus the first field marked invalid, once the errors are rendered. */
+export function focusFirstInvalid(): void {
+  setTimeout(() => document.querySelector<HTMLElement>('main [aria-invalid="true"]')?.focus(), 0);
+}

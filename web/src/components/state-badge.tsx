@@ -6,6 +6,7 @@ const TONE: Record<string, string> = {
   FAILED: 'bad', EXPIRED: 'bad', REVOKED: 'bad',
   PAUSED: 'muted', SUPERSEDED: 'muted', DISABLED: 'muted',
   INVITED: 'attention', LOCKED: 'bad',
+  DELIVERED: 'ok', SENDING: 'busy', PENDING: 'attention', CANCELLED: 'muted',
 };
 
 /** `AWAITING_VALIDATION` → `awaiting validation`. */

@@ -2,7 +2,7 @@
  * One auto certificate, followed live: polled every 1.5 s while it is being issued (PROVISIONING,
  * AWAITING_VALIDATION), so the state turns AVAILABLE or FAILED on screen; then every 15 s. Shows
  * the next renewal and why, failures, its versions, and the actions renew now, rekey, pause,
- * resume and delete.
+ * resume, change (auto-certificate-form.tsx) and delete.
  */
 import { useState } from 'preact/hooks';
 import { api, errorText, query } from '../api';
@@ -126,6 +126,7 @@ export function AutoCertificatePage({ id }: { id: string }) {
               {m.state === 'PAUSED'
                 ? <button type="button" class="button" disabled={busy !== null} onClick={() => void run('resume')}>Resume</button>
                 : <button type="button" class="button" disabled={busy !== null} onClick={() => void run('pause')}>Pause</button>}
+              <Link href={`/auto-certificates/${encodeURIComponent(id)}/edit`} class="button">Change</Link>
               <button type="button" class="button button-danger-outline" disabled={busy !== null} onClick={() => { setActionError(null); setConfirm('delete'); }}>Delete…</button>
             </div>
           </section>

@@ -1,7 +1,9 @@
 /**
  * ACME providers (admins): the list with each account's state, the create form (name, directory
  * URL, contact e-mail, external account binding with a write-only secret, extra CA roots, profile,
- * preferred chain), and one provider's page with its state, account and delete.
+ * preferred chain), one provider's page with its state, account and delete, and changing one
+ * (name, contact, profile, preferred chain, CA roots; a new contact or new roots register the
+ * account again, followed on its page).
  */
 import { useState } from 'preact/hooks';
 import { api, errorText } from '../api';
@@ -196,6 +198,7 @@ export function ProviderPage({ id }: { id: string }) {
           <h2 id="pv-actions-heading">Actions</h2>
           <ErrorMessage>{confirm ? null : actionError}</ErrorMessage>
           <div class="actions">
+            <Link href={`/providers/${encodeURIComponent(id)}/edit`} class="button">Change</Link>
             <button type="button" class="button button-danger-outline" onClick={() => { setActionError(null); setConfirm(true); }}>Delete…</button>
           </div>
         </section>
@@ -204,6 +207,86 @@ export function ProviderPage({ id }: { id: string }) {
         <p>certkeeper forgets the ACME account <strong>{pr.name}</strong>. An auto certificate that still names it must be changed first (the server refuses otherwise).</p>
         <ErrorMessage>{actionError}</ErrorMessage>
       </ConfirmDialog>
+    </AdminOnly>
+  );
+}
+
+const EDIT_FIELDS = ['name', 'email', 'caCertificates', 'profile', 'preferredChain'] as const;
+
+/** The change form: PATCH with only what changed (an unchanged contact or CA roots must not register the account again). */
+function ProviderEditForm({ p }: { p: ProviderDetail }) {
+  const pr = p.properties;
+  const start = { name: pr.name, email: pr.email ?? '', caCertificates: pr.caCertificates ?? '', profile: pr.profile ?? '', preferredChain: pr.preferredChain ?? '' };
+  const [v, setV] = useState(start);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [general, setGeneral] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const set = (k: keyof typeof v) => (e: Event) => setV((o) => ({ ...o, [k]: (e.target as HTMLInputElement).value }));
+  const reRegister = v.email.trim() !== start.email || v.caCertificates !== start.caCertificates;
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setErrors({});
+    setGeneral(null);
+    const properties: Record<string, string | null> = {};
+    if (v.name.trim() !== start.name) properties.name = v.name.trim();
+    if (v.email.trim() !== start.email) properties.email = v.email.trim() || null;
+    if (v.caCertificates !== start.caCertificates) properties.caCertificates = v.caCertificates.trim() ? v.caCertificates : null;
+    if (v.profile.trim() !== start.profile) properties.profile = v.profile.trim() || null;
+    if (v.preferredChain.trim() !== start.preferredChain) properties.preferredChain = v.preferredChain.trim() || null;
+    if (!Object.keys(properties).length) {
+      navigate(`/providers/${encodeURIComponent(p.id)}`);
+      return;
+    }
+    setBusy(true);
+    try {
+      await api('PATCH', `providers/${encodeURIComponent(p.id)}`, { properties });
+      navigate(`/providers/${encodeURIComponent(p.id)}`);
+    } catch (err) {
+      const { byField, other } = fieldErrors(err, EDIT_FIELDS);
+      setErrors(byField);
+      setGeneral([errorText(err), ...other].join(' · '));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="form form-wide" onSubmit={submit} noValidate>
+      <ErrorMessage>{general}</ErrorMessage>
+      <label for="pv-name">Name</label>
+      <input id="pv-name" required maxLength={200} value={v.name} onInput={set('name')} {...invalidProps('pv-name', errors.name)} />
+      <FieldError id="pv-name" message={errors.name} />
+      <p class="help">Directory URL <code>{pr.server}</code>{pr.externalAccountBinding ? <> and external account binding (key {pr.externalAccountBinding.keyId})</> : null} belong to the ACME account and stay as they are: for another CA or binding, create a new provider.</p>
+      <label for="pv-email">Contact e-mail <span class="muted">(empty: none)</span></label>
+      <input id="pv-email" type="email" value={v.email} onInput={set('email')} {...invalidProps('pv-email', errors.email)} />
+      <FieldError id="pv-email" message={errors.email} />
+      <label for="pv-ca">CA certificates <span class="muted">(PEM roots to trust for a private ACME server; empty: none)</span></label>
+      <textarea id="pv-ca" class="pem" rows={4} spellcheck={false} value={v.caCertificates} onInput={set('caCertificates')} {...invalidProps('pv-ca', errors.caCertificates)} />
+      <FieldError id="pv-ca" message={errors.caCertificates} />
+      <label for="pv-profile">ACME profile <span class="muted">(empty: the CA's default)</span></label>
+      <input id="pv-profile" value={v.profile} onInput={set('profile')} {...invalidProps('pv-profile', errors.profile)} />
+      <FieldError id="pv-profile" message={errors.profile} />
+      <label for="pv-chain">Preferred chain <span class="muted">(issuer common name of an alternate chain; empty: the CA's default)</span></label>
+      <input id="pv-chain" value={v.preferredChain} onInput={set('preferredChain')} {...invalidProps('pv-chain', errors.preferredChain)} />
+      <FieldError id="pv-chain" message={errors.preferredChain} />
+      {reRegister ? <p class="alert alert-info" role="status">Saving registers the account with the CA again (a new contact or new CA roots); its page follows it.</p> : null}
+      <div class="actions">
+        <button type="submit" class="button button-primary" disabled={busy}>{busy ? 'Saving…' : 'Save changes'}</button>
+        <Link href={`/providers/${encodeURIComponent(p.id)}`} class="button">Cancel</Link>
+      </div>
+    </form>
+  );
+}
+
+/** /providers/{id}/edit */
+export function ProviderEditPage({ id }: { id: string }) {
+  const { data, error } = useApi<ProviderDetail>(`providers/${encodeURIComponent(id)}`);
+  const title = data ? `Change ${data.properties.name}` : 'Change provider';
+  return (
+    <AdminOnly title={title}>
+      <PageTitle title={title} />
+      <p class="breadcrumbs"><Link href="/providers">Providers</Link>{data ? <> › <Link href={`/providers/${encodeURIComponent(id)}`}>{data.properties.name}</Link></> : null}</p>
+      {data ? <ProviderEditForm p={data} /> : error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
     </AdminOnly>
   );
 }

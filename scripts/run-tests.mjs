@@ -18,6 +18,7 @@ const NEEDED = [
   ['named', 'bind9'], ['nsupdate', 'bind9-dnsutils'], ['pdns_server', 'pdns-server'],
   ['/usr/lib/x86_64-linux-gnu/pdns/libgsqlite3backend.so', 'pdns-backend-sqlite3'],
   ['promtool', 'prometheus'], ['/usr/bin/chromium', 'chromium'],
+  ['/usr/sbin/nginx', 'nginx'], ['/usr/sbin/sshd', 'openssh-server'], ['ssh-keygen', 'openssh-client'],
 ];
 const onPath = (cmd) => (cmd.startsWith('/') ? existsSync(cmd) : spawnSync('sh', ['-c', `PATH="$PATH:/usr/sbin:/sbin" command -v ${cmd}`], { stdio: 'ignore' }).status === 0);
 let missing = [...new Set(NEEDED.filter(([cmd]) => !onPath(cmd)).map(([, pkg]) => pkg))];

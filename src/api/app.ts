@@ -24,6 +24,10 @@ import { userRoutes } from './routes/users.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { uiRoutes } from './routes/ui.js';
+import { agentRoutes } from './routes/agents.js';
+import { deploymentTargetRoutes } from './routes/deployment-targets.js';
+import { deploymentRoutes } from './routes/deployments.js';
+import { agentProtocolRoutes } from './routes/agent-protocol.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -199,6 +203,10 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     await api.register(tokenRoutes(ctx));
     await api.register(userRoutes(ctx));
     await api.register(sessionRoutes(ctx));
+    await api.register(agentRoutes(ctx));
+    await api.register(deploymentTargetRoutes(ctx));
+    await api.register(deploymentRoutes(ctx));
+    await api.register(agentProtocolRoutes(ctx));
   }, { prefix: BASE });
   return app;
 }

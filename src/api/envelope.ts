@@ -59,7 +59,7 @@ export function providerResource(row: ProviderRow) {
 }
 
 /** An auto certificate as the API shows it. */
-export function autoCertificateResource(row: AutoCertificateRow) {
+export function autoCertificateResource(row: AutoCertificateRow, deploymentTargets: string[] = []) {
   const names = JSON.parse(row.names_json) as string[];
   return {
     id: row.id,
@@ -84,6 +84,8 @@ export function autoCertificateResource(row: AutoCertificateRow) {
       keyPolicy: row.key_policy,
       renewBeforeDays: row.renew_before_days,
       profile: row.profile,
+      deploymentTargets,
+      keyAgent: row.key_agent_id ?? null,
     },
   };
 }

@@ -67,6 +67,8 @@ const AutoWritable = {
   keyPolicy: Type.Optional(literalUnion(['rotate', 'reuse'])),
   renewBeforeDays: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 365 }))),
   profile: Type.Optional(Nullable(Str({ maxLength: 100 }))),
+  deploymentTargets: Type.Optional(Type.Array(Str({ maxLength: 200 }), { maxItems: 50, description: 'Deployment targets (ids or names) every new version is deployed to' })),
+  keyAgent: Type.Optional(Nullable(Str({ maxLength: 200, description: 'Agent (id or name) that generates and keeps the private key: the key never leaves that host, and the server holds none' }))),
 };
 
 /** POST /auto-certificates */
@@ -84,6 +86,8 @@ export const AutoPatch = Type.Object({
     keyPolicy: AutoWritable.keyPolicy,
     renewBeforeDays: AutoWritable.renewBeforeDays,
     profile: AutoWritable.profile,
+    deploymentTargets: AutoWritable.deploymentTargets,
+    keyAgent: AutoWritable.keyAgent,
   }, { additionalProperties: false }),
 }, { additionalProperties: false });
 

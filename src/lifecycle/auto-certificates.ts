@@ -31,6 +31,31 @@ export interface AutoCertificateInput {
   keyPolicy?: 'rotate' | 'reuse';
   renewBeforeDays?: number | null;
   profile?: string | null;
+  /** Deployment targets (ids or names) each new version goes to, in order. */
+  deploymentTargets?: string[];
+  /** The agent (id or name) that generates and keeps the key; null: the server does. */
+  keyAgent?: string | null;
+}
+
+/** Resolves deployment target references to ids, naming each unknown one. */
+async function resolveTargets(ctx: Context, tenantId: string, refs: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  const errors: FieldError[] = [];
+  for (const [i, ref] of refs.entries()) {
+    const t = await ctx.deploymentTargets.find(tenantId, ref);
+    if (!t) errors.push({ field: `properties.deploymentTargets[${i}]`, value: ref, message: 'no such deployment target; create it first (POST /api/v1/deployment-targets)' });
+    else if (!ids.includes(t.id)) ids.push(t.id);
+  }
+  if (errors.length) throw new DomainError('validation_failed', 'some deploymentTargets do not exist', errors);
+  return ids;
+}
+
+/** Resolves the key agent reference. */
+async function resolveKeyAgent(ctx: Context, tenantId: string, ref: string | null | undefined): Promise<string | null> {
+  if (!ref) return null;
+  const agent = await ctx.agents.find(tenantId, ref);
+  if (!agent) throw new DomainError('validation_failed', 'keyAgent names no agent', [{ field: 'properties.keyAgent', value: ref, message: 'no such agent' }]);
+  return agent.id;
 }
 
 /** Normalises the common name and SANs into one list (common name first), or throws naming each bad name. */
@@ -108,6 +133,8 @@ export async function createAutoCertificate(ctx: Context, tenantId: string, acto
   const providers = await resolveProviders(ctx, tenantId, input.provider, input.fallbackProviders ?? []);
   const names = checkNames(input.commonName, input.subjectAlternativeNames ?? [], challengeType, !!(input.profile ?? providers.profile));
   await checkCoverage(ctx, tenantId, names, challengeType, AbortSignal.timeout(COVERAGE_TIMEOUT_MS));
+  const targetIds = await resolveTargets(ctx, tenantId, input.deploymentTargets ?? []);
+  const keyAgentId = await resolveKeyAgent(ctx, tenantId, input.keyAgent);
   const clash = await ctx.autoCertificates.list(tenantId, { name: input.name }, 0, 1);
   if (clash.total > 0) throw new DomainError('conflict', `an auto certificate named "${input.name}" already exists; choose another name`, [{ field: 'properties.name', value: input.name, message: 'already in use' }]);
   const now = iso(ctx.clock());
@@ -137,12 +164,14 @@ export async function createAutoCertificate(ctx: Context, tenantId: string, acto
     ari_next_check_at: null,
     ari_explanation_url: null,
     current_provider_id: null,
+    key_agent_id: keyAgentId,
     created_at: now,
     created_by: actor,
     updated_at: now,
     updated_by: actor,
   };
   await ctx.autoCertificates.insert(row);
+  if (targetIds.length) await ctx.deploymentTargets.setForAutoCertificate(row.id, targetIds);
   await ctx.events.append({ tenantId, type: 'auto_certificate.created', subjectType: 'auto-certificate', subjectId: row.id, actor, message: `auto certificate ${row.name} created for ${names.length} name(s)` });
   await requestIssuance(ctx, tenantId, row.id, { reason: 'first issuance' });
   return row;
@@ -178,7 +207,10 @@ export async function updateAutoCertificate(ctx: Context, tenantId: string, acto
   if (input.keyPolicy !== undefined) set.key_policy = input.keyPolicy;
   if (input.renewBeforeDays !== undefined) set.renew_before_days = input.renewBeforeDays;
   if (input.profile !== undefined) set.profile = input.profile;
+  if (input.keyAgent !== undefined) set.key_agent_id = await resolveKeyAgent(ctx, tenantId, input.keyAgent);
+  const targetIds = input.deploymentTargets !== undefined ? await resolveTargets(ctx, tenantId, input.deploymentTargets) : undefined;
   await ctx.autoCertificates.update(tenantId, id, set);
+  if (targetIds) await ctx.deploymentTargets.setForAutoCertificate(id, targetIds);
   await ctx.events.append({ tenantId, type: 'auto_certificate.updated', subjectType: 'auto-certificate', subjectId: id, actor, message: `auto certificate ${row.name} updated` });
   const namesChanged = set.names_json !== undefined && set.names_json !== row.names_json;
   const keyChanged = set.key_algorithm !== undefined && set.key_algorithm !== row.key_algorithm;

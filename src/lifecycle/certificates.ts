@@ -146,6 +146,9 @@ export async function exportCertificate(ctx: Context, tenantId: string, actor: s
   const row = await ctx.certificates.get(tenantId, id);
   if (!row) throw notFound('certificate', id);
   const chainPems = row.chain_pem ? splitPemCertificates(row.chain_pem) : [];
+  if ((opts.format === 'pkcs12' || opts.includePrivateKey) && (row.agent_key_id || !row.private_key_enc)) {
+    throw new DomainError('operation_not_allowed', `the key of ${row.name} was generated on an agent and never left it: export the certificate without its key (format pem, includePrivateKey false)`);
+  }
   if (opts.format === 'pkcs12') {
     if (!opts.password || opts.password.length < 4) throw new DomainError('validation_failed', 'a PKCS#12 export needs a password of at least 4 characters', [{ field: 'password', message: 'required for pkcs12' }]);
     const key = createPrivateKey(ctx.vault.openText(row.private_key_enc, certificateKeyContext(row.id)));

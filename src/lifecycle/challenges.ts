@@ -16,6 +16,7 @@ import { parseServerAddress } from '../dns/wire/dns-query.js';
 import type { AutoCertificateRow, ChallengeRow, DnsZoneRow, OrderRow } from '../store/repositories.js';
 import { iso } from '../store/time.js';
 import type { Context } from './context.js';
+import { agentServesName } from '../deploy/agents.js';
 import { boundedMap } from './bounded-map.js';
 
 /**
@@ -102,9 +103,15 @@ export async function prepareChallenges(ctx: Context, client: AcmeClient, ac: Au
 export async function publishAutomatic(ctx: Context, ac: AutoCertificateRow, order: OrderRow, rows: ChallengeRow[], signal: AbortSignal): Promise<void> {
   if (rows.length === 0) return;
   if (rows[0]!.type === 'http-01') {
+    // Names mapped to an agent (its http01Names) are served by that agent, on its own host.
+    const agents = (await ctx.agents.http01Agents(ac.tenant_id)).map((a) => ({ id: a.id, names: JSON.parse(a.http01_names_json) as string[] }));
+    const served = new Set<string>();
     for (const r of rows) {
-      await ctx.http01.put({ token: r.token, keyAuthorization: r.key_authorization, orderId: order.id, identifier: r.identifier, expiresAt: new Date(ctx.clock().getTime() + TOKEN_TTL_MS) });
+      const agentId = agents.find((a) => agentServesName(a.names, r.identifier))?.id ?? null;
+      if (agentId) served.add(agentId);
+      await ctx.http01.put({ token: r.token, keyAuthorization: r.key_authorization, orderId: order.id, identifier: r.identifier, expiresAt: new Date(ctx.clock().getTime() + TOKEN_TTL_MS), agentId });
     }
+    if (served.size) await waitForAgents(ctx, order, [...served], signal);
     return;
   }
   const solver = solverFor(ctx);
@@ -260,4 +267,25 @@ export function validationItems(rows: ChallengeRow[]) {
         : `certkeeper's http-01 responder serves this; no action is needed.`,
     };
   });
+}
+
+/** How long the agents serving an order's http-01 tokens have to confirm them. */
+const AGENT_ACK_TIMEOUT_MS = 60_000;
+
+/**
+ * Waits until every agent that serves some of the order's http-01 tokens confirmed it serves them
+ * (they are woken at once; their next poll receives the set), so the CA is not told too early.
+ */
+async function waitForAgents(ctx: Context, order: OrderRow, agentIds: string[], signal: AbortSignal): Promise<void> {
+  ctx.agentSignals.signal(...agentIds);
+  const deadline = Date.now() + AGENT_ACK_TIMEOUT_MS;
+  for (;;) {
+    const waiting = (await ctx.http01.forOrder(order.id)).filter((t) => t.agent_id && !t.agent_ack_at);
+    if (waiting.length === 0) return;
+    if (Date.now() >= deadline || signal.aborted) {
+      const names = await Promise.all([...new Set(waiting.map((t) => t.agent_id!))].map(async (id) => (await ctx.agents.get(order.tenant_id, id))?.name ?? id));
+      throw new ChallengeFailure(`agent(s) ${names.join(', ')} did not confirm serving the http-01 challenge(s) of ${[...new Set(waiting.map((t) => t.identifier))].join(', ')} within ${AGENT_ACK_TIMEOUT_MS / 1000} s; is the agent running with --http01-listen or --http01-webroot?`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }

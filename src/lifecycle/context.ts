@@ -14,6 +14,8 @@ import type { Clock } from '../store/time.js';
 import type { AcmeClients } from './acme-clients.js';
 import type { CaLimiter } from './ca-limiter.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { AgentsRepository, DeploymentTargetsRepository, DeploymentsRepository } from '../store/deployments.js';
+import type { AgentSignals } from '../deploy/agent-signals.js';
 
 /** Everything a lifecycle operation or a route needs. */
 export interface Context {
@@ -37,6 +39,11 @@ export interface Context {
   dnsZones: DnsZonesRepository;
   challenges: ChallengesRepository;
   dnsProviders: DnsProviders;
+  agents: AgentsRepository;
+  deploymentTargets: DeploymentTargetsRepository;
+  deployments: DeploymentsRepository;
+  /** Wakes the long polls of agents in this process when their work changed. */
+  agentSignals: AgentSignals;
   /** Recursive resolvers for CNAME and zone-cut lookups (CERTKEEPER_DNS_RESOLVERS, else the system's). */
   dnsResolvers: DnsServerAddress[];
   /** Prometheus metrics of this process (`/metrics`); issuance reports its outcomes here. */

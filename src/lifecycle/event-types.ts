@@ -46,6 +46,17 @@ export const EVENT_TYPES = [
   'user.password_changed',
   'token.created',
   'token.revoked',
+  'agent.created',
+  'agent.updated',
+  'agent.enrolled',
+  'agent.revoked',
+  'agent.deleted',
+  'deployment_target.created',
+  'deployment_target.updated',
+  'deployment_target.deleted',
+  'deployment.requested',
+  'deployment.succeeded',
+  'deployment.failed',
 ] as const;
 
 /** One event name of the vocabulary. */

@@ -30,6 +30,10 @@ import { answerChallenges, ChallengeFailure, cleanupChallenges, prepareChallenge
 import { PropagationError } from '../dns/dns01-solver.js';
 import { registeredDomains } from '../pki/registered-domain.js';
 import { OrderDomains } from '../store/order-domains.js';
+import * as x509 from '@peculiar/x509';
+import { X509Certificate } from 'node:crypto';
+import { agentState } from '../deploy/agents.js';
+import { scheduleDeployments, startDeployments, type Planned } from '../deploy/orchestrator.js';
 
 /** SHA-256 of the sorted name list: the identity of an exact name set for the rate budget. */
 export function namesHash(names: string[]): string {
@@ -56,9 +60,29 @@ class JobTakenOver extends Error {
   override name = 'JobTakenOver';
 }
 
+/** The order waits for its agent's CSR (keys generated on an agent): look again shortly. */
+class WaitingForAgent extends Error {
+  override name = 'WaitingForAgent';
+}
+
 /** The provider cannot be used right now (FAILED or still registering): a reason to fail over. */
 class ProviderUnavailable extends Error {
   override name = 'ProviderUnavailable';
+}
+
+/** The agent that generates the key is not online: retried with backoff, the order kept open. */
+class AgentUnavailable extends Error {
+  override name = 'AgentUnavailable';
+}
+
+/** Whether a certificate carries the public key of a CSR. */
+function csrMatchesCertificate(csrPem: string, leafPem: string): boolean {
+  try {
+    const spki = Buffer.from(new x509.Pkcs10CertificateRequest(csrPem).publicKey.rawData);
+    return new X509Certificate(leafPem).publicKey.export({ type: 'spki', format: 'der' }).equals(spki);
+  } catch {
+    return false;
+  }
 }
 
 /** A local rate budget (exact name set, or registered domain) is spent until `retryAfter`. */
@@ -141,6 +165,10 @@ export function issuanceHandler(ctx: Context): JobHandler {
     } catch (err) {
       if (signal.aborted) return { status: 'retry', at: new Date(), error: 'interrupted by shutdown' };
       if (err instanceof JobTakenOver) return { status: 'retry', at: new Date(), error: err.message };
+      if (err instanceof WaitingForAgent) {
+        await ctx.autoCertificates.update(ac.tenant_id, ac.id, { message: err.message, updated_at: iso(ctx.clock()) });
+        return { status: 'retry', at: new Date(ctx.clock().getTime() + AGENT_CSR_POLL_MS), error: err.message };
+      }
       return recordFailure(ctx, ac, order, job, err);
     }
   };
@@ -344,8 +372,7 @@ async function runOrder(ctx: Context, job: Job, ac: AutoCertificateRow, provider
   if (order.step === 'finalizing') {
     let current = await client.getOrder(orderUrl, signal);
     if (current.status === 'ready') {
-      const key = await certificateKey(ctx, ac, order);
-      const csr = await createCsr(names, key);
+      const csr = ac.key_agent_id ? await agentCsr(ctx, ac, order) : await createCsr(names, await certificateKey(ctx, ac, order));
       current = await client.finalize(order.finalize_url ?? current.finalize, csr, signal);
     }
     if (current.status === 'processing' || current.status === 'ready') {
@@ -381,13 +408,41 @@ async function explainInvalidOrder(client: AcmeClient, authorizationUrls: string
   return `validation failed: ${reasons.join('; ') || 'the order became invalid'}`;
 }
 
+/** How often an order waiting for its agent's CSR looks again. */
+const AGENT_CSR_POLL_MS = 2_000;
+
+/**
+ * The CSR of a key generated on the auto certificate's agent: the order gets a key id (the previous
+ * version's with the `reuse` key policy), the agent's poll picks the request up, and the CSR it
+ * answers is checked on arrival (src/deploy/agent-keys.ts). Until then the job looks again shortly;
+ * an agent that is not online is a failure with backoff (the order stays open).
+ */
+async function agentCsr(ctx: Context, ac: AutoCertificateRow, order: OrderRow): Promise<Buffer> {
+  if (order.csr_pem) return Buffer.from(new x509.Pkcs10CertificateRequest(order.csr_pem).rawData);
+  if (!order.agent_key_id) {
+    let keyId: string = randomUUID();
+    if (ac.key_policy === 'reuse' && !order.rekey && ac.last_issued_certificate_id) {
+      const prev = await ctx.certificates.get(ac.tenant_id, ac.last_issued_certificate_id);
+      if (prev?.agent_key_id && prev.key_algorithm === order.key_algorithm) keyId = prev.agent_key_id;
+    }
+    await ctx.orders.update(order.id, { agent_key_id: keyId });
+    order.agent_key_id = keyId;
+    ctx.agentSignals.signal(ac.key_agent_id);
+  }
+  const agent = ac.key_agent_id ? await ctx.agents.get(ac.tenant_id, ac.key_agent_id) : undefined;
+  if (!agent) throw new IssuanceFailure('the agent that generates this certificate\'s key no longer exists; set keyAgent to another agent or to null');
+  const state = agentState(agent, ctx.clock());
+  if (state.state !== 'ONLINE') throw new AgentUnavailable(`agent ${agent.name} generates this certificate's key and is ${state.state}: ${state.message}`);
+  throw new WaitingForAgent(`Waiting for agent ${agent.name} to generate the key and send its CSR`);
+}
+
 /** The key for the CSR: persisted on the order before finalize, so a resumed order uses the same key. */
 async function certificateKey(ctx: Context, ac: AutoCertificateRow, order: OrderRow): Promise<KeyObject> {
   if (order.key_enc) return createPrivateKey(ctx.vault.openText(order.key_enc, orderKeyContext(order.id)));
   let key: KeyObject | null = null;
   if (ac.key_policy === 'reuse' && !order.rekey && ac.last_issued_certificate_id) {
     const prev = await ctx.certificates.get(ac.tenant_id, ac.last_issued_certificate_id);
-    if (prev) {
+    if (prev?.private_key_enc) {
       const prevKey = createPrivateKey(ctx.vault.openText(prev.private_key_enc, certificateKeyContext(prev.id)));
       if (keyAlgorithmOf(prevKey) === order.key_algorithm) key = prevKey;
     }
@@ -407,14 +462,16 @@ async function storeVersion(ctx: Context, job: Job, ac: AutoCertificateRow, prov
   const certs = splitPemCertificates(pem);
   const leaf = certs[0];
   if (!leaf) throw new IssuanceFailure('the CA returned no certificate');
-  const key = createPrivateKey(ctx.vault.openText(order.key_enc!, orderKeyContext(order.id)));
-  if (!keyMatchesCertificate(key, leaf)) throw new IssuanceFailure('the CA returned a certificate for another key');
+  // A key generated on an agent: the server holds none; the certificate must carry the CSR's key.
+  const key = order.agent_key_id ? null : createPrivateKey(ctx.vault.openText(order.key_enc!, orderKeyContext(order.id)));
+  if (key ? !keyMatchesCertificate(key, leaf) : !csrMatchesCertificate(order.csr_pem ?? '', leaf)) throw new IssuanceFailure('the CA returned a certificate for another key');
   const facts = parseCertificate(leaf);
   const now = ctx.clock();
   const id = randomUUID();
   const name = versionName(ac.common_name, now);
   const retentionMs = ctx.config.retentionDays * 86_400_000;
   let superseded: string | null = null;
+  let planned: Planned = { rows: [], targets: [] };
   await ctx.db.kysely.transaction().execute(async (tx) => {
     // The job is done in the transaction that stores its certificate. Were it left to the worker
     // afterwards, a crash (or the database going away) between the two would leave the job
@@ -445,7 +502,8 @@ async function storeVersion(ctx: Context, job: Job, ac: AutoCertificateRow, prov
       key_algorithm: facts.keyAlgorithm,
       certificate_pem: leaf,
       chain_pem: certs.slice(1).join(''),
-      private_key_enc: ctx.vault.seal(privateKeyToPem(key), certificateKeyContext(id)),
+      private_key_enc: key ? ctx.vault.seal(privateKeyToPem(key), certificateKeyContext(id)) : '',
+      agent_key_id: order.agent_key_id ?? null,
       delete_after: null,
       revoked_at: null,
       revocation_reason: null,
@@ -489,11 +547,20 @@ async function storeVersion(ctx: Context, job: Job, ac: AutoCertificateRow, prov
       updated_at: iso(now),
     }, tx);
     await ctx.orders.update(order.id, { step: 'done', certificate_id: id, finished_at: iso(now), updated_at: iso(now), key_enc: null }, tx);
+    // Its deployments are created with it, so a stored version never lacks them.
+    const targetIds = await ctx.deploymentTargets.ofAutoCertificate(ac.id, tx);
+    if (targetIds.length) planned = await scheduleDeployments(ctx, tx, { tenantId: ac.tenant_id, certificate: inserted, targetIds, actor: 'system' });
   });
   // Stored and done: a failure from here on (the database going away) must not be taken for a
   // failed issuance, which would schedule another order. A few tries, then a loud log line.
   const events: NewEvent[] = [{ tenantId: ac.tenant_id, type: 'certificate.issued', subjectType: 'certificate', subjectId: id, actor: 'system', message: `${name} issued for ${ac.name}`, data: { autoCertificate: ac.id, serialNumber: facts.serialNumber, notAfter: iso(facts.notAfter) } }];
   if (superseded) events.push({ tenantId: ac.tenant_id, type: 'certificate.superseded', subjectType: 'certificate', subjectId: superseded, actor: 'system', message: `superseded by ${name}` });
+  try {
+    await startDeployments(ctx, planned, 'system');
+  } catch (err) {
+    // The rows exist: the scheduler's tick enqueues what is due (resumeDeployments), agents poll.
+    ctx.logger.error({ err, certificate: id }, 'deployments of a new version could not be started now; the next scheduler tick starts them');
+  }
   for (const event of events) {
     for (let attempt = 1; ; attempt++) {
       try {

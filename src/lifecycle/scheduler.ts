@@ -7,6 +7,7 @@
  */
 import { ariCertificateId, isAcmeProblem } from '../acme/index.js';
 import { iso } from '../store/time.js';
+import { resumeDeployments } from '../deploy/orchestrator.js';
 import type { Context } from './context.js';
 import { ISSUE_JOB, requestIssuance } from './issuance.js';
 import { replanRenewal } from './renewal-plan.js';
@@ -75,6 +76,8 @@ export class Scheduler {
         const res = await requestIssuance(ctx, r.tenant_id, r.id, { reason: r.renewal_reason ?? 'due' });
         if (res.created) enqueued++;
       }
+      // Agentless deployments whose job was lost (a crash between their commit and the enqueue).
+      await resumeDeployments(ctx);
     } catch (err) {
       ctx.logger.error({ err }, 'scheduler tick failed');
     }

@@ -60,6 +60,8 @@ export function severityOf(event: NotificationEvent): Severity {
       return typeof event.data.daysLeft === 'number' && event.data.daysLeft <= 3 ? 'critical' : 'warning';
     case 'certificate.expired':
       return 'critical';
+    case 'deployment.failed':
+      return event.data.willRetry === false ? 'critical' : 'warning';
     case 'certificate.renewal_failed':
     case 'certificate.revoked':
     case 'provider.failed':
@@ -104,6 +106,15 @@ export function renderNotification(event: NotificationEvent, deliveryId: string,
       const activeNotAfter = event.data.activeNotAfter ?? event.data.notAfter;
       if (typeof activeNotAfter === 'string') lines.push(`The active version expires at ${activeNotAfter}.`);
       if (isCritical(event)) lines.push('Act now: fix the cause and renew by hand, or the certificate lapses.');
+      break;
+    }
+    case 'deployment.failed': {
+      const target = typeof event.data.targetName === 'string' ? event.data.targetName : 'its target';
+      title = `Deployment to ${target} failed${event.data.willRetry === false ? ', no more attempts' : ''}`;
+      lines.push(event.message);
+      lines.push(event.data.willRetry === false
+        ? 'certkeeper will not try again: fix the cause, then POST /api/v1/deployments/{id}/retry (or redeploy the auto certificate).'
+        : 'certkeeper tries again with backoff; the server keeps serving the previous certificate until then.');
       break;
     }
     case 'certificate.expired':

@@ -1,5 +1,7 @@
 /** Builds the process-wide {@link Context}: database, vault, repositories, ACME clients. */
 import { mkdirSync } from 'node:fs';
+import { AgentsRepository, DeploymentTargetsRepository, DeploymentsRepository } from '../store/deployments.js';
+import { AgentSignals } from '../deploy/agent-signals.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { openDatabase } from '../store/database.js';
@@ -49,6 +51,10 @@ export async function createContext(config: Config, logger: Logger, clock: Clock
     orders: new OrdersRepository(db),
     acme: new AcmeClients(vault, { onRequest: metrics.acmeRequest, lookup: guardedLookup({ allowPrivate: config.allowPrivateAddresses }) }),
     dnsZones: new DnsZonesRepository(db),
+    agents: new AgentsRepository(db),
+    deploymentTargets: new DeploymentTargetsRepository(db),
+    deployments: new DeploymentsRepository(db),
+    agentSignals: new AgentSignals(),
     challenges: new ChallengesRepository(db),
     dnsProviders: new DnsProviders({ vault, config, logger }),
     dnsResolvers: (config.dnsResolvers.length ? config.dnsResolvers : getServers()).map((s) => parseServerAddress(s)),

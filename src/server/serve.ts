@@ -1,5 +1,6 @@
 /** `certkeeper serve`: the API, the http-01 responder, the job worker and the periodic sweeps. */
 import { randomUUID } from 'node:crypto';
+import { DEPLOY_JOB, deploymentJobHandler } from '../deploy/orchestrator.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
@@ -74,7 +75,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
       throw err;
     }
   }
-  const worker = new Worker(ctx.jobs, { [ISSUE_JOB]: issuanceHandler(ctx), [REGISTER_JOB]: registrationHandler(ctx) }, {
+  const worker = new Worker(ctx.jobs, { [ISSUE_JOB]: issuanceHandler(ctx), [REGISTER_JOB]: registrationHandler(ctx), [DEPLOY_JOB]: deploymentJobHandler(ctx) }, {
     owner: instanceId(config.dataDir),
     concurrency: config.workerConcurrency,
     logger: logger.child({ component: 'worker' }),

@@ -7,10 +7,10 @@ export class Http01Tokens {
   constructor(private readonly db: Db, private readonly clock: Clock) {}
 
   /** Publishes a token for an order until `expiresAt` (idempotent). */
-  async put(t: { token: string; keyAuthorization: string; orderId: string; identifier: string; expiresAt: Date }): Promise<void> {
+  async put(t: { token: string; keyAuthorization: string; orderId: string; identifier: string; expiresAt: Date; agentId?: string | null }): Promise<void> {
     await this.db.kysely.insertInto('http01_tokens').values({
-      token: t.token, key_authorization: t.keyAuthorization, order_id: t.orderId, identifier: t.identifier, expires_at: iso(t.expiresAt),
-    }).onConflict((oc) => oc.column('token').doUpdateSet({ key_authorization: t.keyAuthorization, order_id: t.orderId, identifier: t.identifier, expires_at: iso(t.expiresAt) }))
+      token: t.token, key_authorization: t.keyAuthorization, order_id: t.orderId, identifier: t.identifier, expires_at: iso(t.expiresAt), agent_id: t.agentId ?? null,
+    }).onConflict((oc) => oc.column('token').doUpdateSet({ key_authorization: t.keyAuthorization, order_id: t.orderId, identifier: t.identifier, expires_at: iso(t.expiresAt), agent_id: t.agentId ?? null }))
       .execute();
   }
 

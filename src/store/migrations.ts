@@ -7,6 +7,7 @@ import { m0005RegisteredDomainBudget } from './migration-registered-domains.js';
 import { m0006NotificationDigest } from './migration-notification-digest.js';
 import { m0007Access } from './migration-access.js';
 import { m0008OneOrderInFlight } from './migration-one-order-in-flight.js';
+import { m0009Deployments } from './migration-deployments.js';
 
 /** The SQL back ends certkeeper runs on. */
 export type DialectName = 'sqlite' | 'postgres';
@@ -320,6 +321,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
       '0006_notification_digest': m0006NotificationDigest,
       '0007_access': m0007Access,
       '0008_one_order_in_flight': m0008OneOrderInFlight,
+      '0009_deployments': m0009Deployments,
     }),
   };
 }

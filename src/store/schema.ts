@@ -62,6 +62,8 @@ export interface AutoCertificatesTable extends Audited {
   ari_explanation_url: string | null;
   /** The provider the current attempts use (a fallback after fail-over), or null for the primary. */
   current_provider_id: string | null;
+  /** When set, the key is generated on this agent and never leaves it (migration 0009). */
+  key_agent_id?: string | null;
 }
 
 export interface CertificatesTable extends Audited {
@@ -87,6 +89,8 @@ export interface CertificatesTable extends Audited {
   delete_after: string | null;
   revoked_at: string | null;
   revocation_reason: string | null;
+  /** Set when an agent holds the key under this id; `private_key_enc` is then empty. */
+  agent_key_id?: string | null;
 }
 
 /** One ACME order of an issuance, persisted step by step so a restart resumes it. */
@@ -114,6 +118,9 @@ export interface OrdersTable {
   names_hash: string | null;
   /** ARI certificate ID of the version this order replaces (RFC 9773 §5). */
   replaces: string | null;
+  /** Keys generated on an agent: the agent's key id and the CSR it answered. */
+  agent_key_id?: string | null;
+  csr_pem?: string | null;
 }
 
 /** http-01 key authorizations of orders in flight: any instance's responder answers them. */
@@ -123,6 +130,9 @@ export interface Http01TokensTable {
   order_id: string;
   identifier: string;
   expires_at: string;
+  /** The agent that serves this token (names mapped to an agent), and when it said it does. */
+  agent_id?: string | null;
+  agent_ack_at?: string | null;
 }
 
 export interface JobsTable {
@@ -322,7 +332,65 @@ export interface OrderDomainsTable {
 }
 
 /** The whole database. */
+export interface AgentsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  description: string | null;
+  enrolment_hash: string | null;
+  enrolment_expires_at: string | null;
+  credential_hash: string | null;
+  enrolled_at: string | null;
+  revoked_at: string | null;
+  hostname: string | null;
+  version: string | null;
+  platform: string | null;
+  http01_mode: string | null;
+  http01_names_json: string;
+  last_seen_at: string | null;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface DeploymentTargetsTable extends Audited {
+  id: string;
+  name: string;
+  type: string;
+  agent_id: string | null;
+  settings_json: string;
+  credentials_enc: string | null;
+  enabled: number;
+}
+
+export interface AutoCertificateTargetsTable {
+  auto_certificate_id: string;
+  target_id: string;
+  position: number;
+}
+
+export interface DeploymentsTable extends Audited {
+  id: string;
+  target_id: string;
+  certificate_id: string;
+  auto_certificate_id: string | null;
+  state: string;
+  message: string;
+  output: string | null;
+  served_serial: string | null;
+  attempts: number;
+  next_attempt_at: string | null;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  deployed_at: string | null;
+}
+
 export interface Database {
+  agents: AgentsTable;
+  deployment_targets: DeploymentTargetsTable;
+  auto_certificate_targets: AutoCertificateTargetsTable;
+  deployments: DeploymentsTable;
   providers: ProvidersTable;
   auto_certificates: AutoCertificatesTable;
   certificates: CertificatesTable;

@@ -25,8 +25,9 @@ import { cliRunner, expectOk } from '../cli/run-cli.js';
 // ---------------------------------------------------------------------------------------------
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
-type Need = 'read' | 'operate' | 'administer' | 'public';
-type Kind = 'provider' | 'dnsZone' | 'autoCertificate' | 'certificate' | 'channel' | 'token' | 'user';
+/** `agent`: the agent protocol, open to an agent's credential only: every API token and session gets 401. */
+type Need = 'read' | 'operate' | 'administer' | 'public' | 'agent';
+type Kind = 'provider' | 'dnsZone' | 'autoCertificate' | 'certificate' | 'channel' | 'token' | 'user' | 'agent' | 'deploymentTarget' | 'deployment';
 type MatrixRole = 'admin' | 'operator' | 'viewer' | 'consumer';
 
 interface Row {
@@ -123,24 +124,55 @@ const ROWS: Row[] = [
   { method: 'DELETE', route: '/api/v1/sessions/current', need: 'read' },
   { method: 'GET', route: '/api/v1/me', need: 'read', consumer: true },
   { method: 'POST', route: '/api/v1/me/password', need: 'read', body: () => ({ currentPassword: PASSWORD, newPassword: `${PASSWORD} and more` }) },
+
+  { method: 'POST', route: '/api/v1/auto-certificates/{id}/deploy', need: 'operate', target: 'autoCertificate', expect: [202, 409] },
+  { method: 'GET', route: '/api/v1/auto-certificates/{id}/certificate', need: 'read', consumer: true, target: 'autoCertificate', expect: [200] },
+  { method: 'POST', route: '/api/v1/certificates/{id}/deploy', need: 'operate', target: 'certificate', body: () => ({ targets: [A.deploymentTargetName] }), expect: [202] },
+
+  { method: 'GET', route: '/api/v1/agents', need: 'read' },
+  { method: 'POST', route: '/api/v1/agents', need: 'administer', body: () => ({ properties: { name: uniq('agent') } }) },
+  { method: 'GET', route: '/api/v1/agents/{id}', need: 'read', target: 'agent' },
+  { method: 'PATCH', route: '/api/v1/agents/{id}', need: 'administer', target: 'agent', mutates: true, body: () => ({ properties: { description: uniq('changed') } }) },
+  { method: 'DELETE', route: '/api/v1/agents/{id}', need: 'administer', target: 'agent', mutates: true },
+  { method: 'POST', route: '/api/v1/agents/{id}/enrolment-token', need: 'administer', target: 'agent', mutates: true },
+  { method: 'POST', route: '/api/v1/agents/{id}/revoke', need: 'administer', target: 'agent', mutates: true },
+
+  { method: 'GET', route: '/api/v1/deployment-targets', need: 'read' },
+  { method: 'POST', route: '/api/v1/deployment-targets', need: 'administer', body: () => ({ properties: { name: uniq('target'), type: 'script', settings: { command: 'true' } } }) },
+  { method: 'GET', route: '/api/v1/deployment-targets/{id}', need: 'read', target: 'deploymentTarget' },
+  { method: 'PATCH', route: '/api/v1/deployment-targets/{id}', need: 'administer', target: 'deploymentTarget', mutates: true, body: () => ({ properties: { enabled: false } }) },
+  { method: 'DELETE', route: '/api/v1/deployment-targets/{id}', need: 'administer', target: 'deploymentTarget', mutates: true },
+
+  { method: 'GET', route: '/api/v1/deployments', need: 'read' },
+  { method: 'GET', route: '/api/v1/deployments/{id}', need: 'read', target: 'deployment' },
+  { method: 'POST', route: '/api/v1/deployments/{id}/retry', need: 'operate', target: 'deployment', mutates: true, expect: [202, 409] },
+
+  { method: 'POST', route: '/api/v1/agent/enrol', need: 'agent', body: () => ({ token: 'cke_not-an-enrolment-token', hostname: 'h', version: '1', platform: 'p' }) },
+  { method: 'POST', route: '/api/v1/agent/heartbeat', need: 'agent', body: () => ({ hostname: 'h', version: '1', platform: 'p' }) },
+  { method: 'GET', route: '/api/v1/agent/work', need: 'agent' },
+  { method: 'POST', route: '/api/v1/agent/deployments/{id}/result', need: 'agent', body: () => ({ state: 'DEPLOYED', message: 'm' }) },
+  { method: 'POST', route: '/api/v1/agent/http-01/ack', need: 'agent', body: () => ({ tokens: [] }) },
+  { method: 'POST', route: '/api/v1/agent/csr/{id}', need: 'agent', body: () => ({ csr: 'x'.repeat(200) }) },
 ];
 
 const RANK: Record<Exclude<MatrixRole, 'consumer'>, number> = { viewer: 0, operator: 1, admin: 2 };
-const NEEDS: Record<Exclude<Need, 'public'>, number> = { read: 0, operate: 1, administer: 2 };
+const NEEDS: Record<Exclude<Need, 'public' | 'agent'>, number> = { read: 0, operate: 1, administer: 2 };
 const COLLECTION: Record<Kind, string> = {
   provider: 'providers', dnsZone: 'dns-zones', autoCertificate: 'auto-certificates', certificate: 'certificates',
   channel: 'notification-channels', token: 'tokens', user: 'users',
+  agent: 'agents', deploymentTarget: 'deployment-targets', deployment: 'deployments',
 };
 
 function allowedFor(row: Row, role: MatrixRole): boolean {
   if (row.need === 'public') return true;
+  if (row.need === 'agent') return false;
   if (role === 'consumer') return row.consumer === true;
   return RANK[role] >= NEEDS[row.need];
 }
 
 const label = (row: Row) => `${row.method} ${row.route}${row.variant ? ` (${row.variant})` : ''}`;
 const fill = (row: Row, id?: string, deliveryId?: string) =>
-  row.route.replace('{id}', encodeURIComponent(id ?? '')).replace('{deliveryId}', encodeURIComponent(deliveryId ?? ''));
+  row.route.replace('{id}', encodeURIComponent(id ?? 'none')).replace('{deliveryId}', encodeURIComponent(deliveryId ?? ''));
 
 // ---------------------------------------------------------------------------------------------
 // The installation: tenant A (the default tenant) with one object of every kind, tenant B
@@ -162,6 +194,7 @@ const A = {
   y: '', yCertificate: '', imported: '',
   channel: '', channelName: 'victim-channel', delivery: '',
   token: '', tokenName: 'victim-token', user: '', userEmail: 'victim@a.authz.example',
+  agent: '', agentName: 'victim-agent', deploymentTarget: '', deploymentTargetName: 'victim-target', deployment: '',
 };
 const TOKEN_NAMES: Record<MatrixRole, string> = { admin: 'admin-a', operator: 'operator-a', viewer: 'viewer-a', consumer: 'consumer-a' };
 const tokens = {} as Record<MatrixRole, string>;
@@ -207,6 +240,13 @@ const fresh: Record<Kind, () => Promise<string>> = {
   channel: async () => created(await root('POST', '/api/v1/notification-channels', { properties: { name: uniq('fresh'), type: 'webhook', events: ['certificate.revoked'], settings: { url: `${rx.url}/fresh` } } })),
   token: async () => created(await root('POST', '/api/v1/tokens', { properties: { name: uniq('fresh'), role: 'viewer' } })),
   user: async () => created(await root('POST', '/api/v1/users', { properties: { email: `${uniq('fresh')}@a.authz.example`, role: 'viewer' } })),
+  agent: async () => created(await root('POST', '/api/v1/agents', { properties: { name: uniq('fresh') } })),
+  deploymentTarget: async () => created(await root('POST', '/api/v1/deployment-targets', { properties: { name: uniq('fresh'), type: 'script', settings: { command: 'true' } } })),
+  deployment: async () => {
+    const res = await root('POST', `/api/v1/certificates/${A.imported}/deploy`, { targets: [A.deploymentTargetName] });
+    assert.equal(res.status, 202, res.text);
+    return res.body.items[0].id as string;
+  },
 };
 const shared = (kind: Kind): string => A[kind];
 
@@ -291,6 +331,10 @@ before(async () => {
   A.channel = await created(await root('POST', '/api/v1/notification-channels', { properties: { name: A.channelName, type: 'webhook', events: ['user.activated'], settings: { url: `${rx.url}/a` } } }));
   A.user = await created(await root('POST', '/api/v1/users', { properties: { email: A.userEmail, role: 'viewer' } }));
   A.token = await created(await root('POST', '/api/v1/tokens', { properties: { name: A.tokenName, role: 'viewer' } }));
+  A.agent = await created(await root('POST', '/api/v1/agents', { properties: { name: A.agentName } }));
+  A.deploymentTarget = await created(await root('POST', '/api/v1/deployment-targets', { properties: { name: A.deploymentTargetName, type: 'script', settings: { command: 'true' } } }));
+  A.deployment = await fresh.deployment();
+  assert.equal((await root('PATCH', `/api/v1/auto-certificates/${A.autoCertificate}`, { properties: { deploymentTargets: [A.deploymentTargetName] } })).status, 200);
 
   for (const role of ['admin', 'operator', 'viewer'] as const) {
     const res = await root('POST', '/api/v1/tokens', { properties: { name: TOKEN_NAMES[role], role } });
@@ -377,8 +421,10 @@ describe('the matrix: roles of tenant A', () => {
           if (bad) problems.push(`${label(row)} is allowed for ${role} but answered ${res.status}: ${res.text.slice(0, 300)}`);
           continue;
         }
-        const why = notForbidden(res);
-        if (why) problems.push(`${label(row)} must be forbidden for ${role}: ${why}`);
+        const why = row.need === 'agent'
+          ? (res.status === 401 && res.body?.code === 'unauthorized' ? undefined : `answered ${res.status} instead of 401: ${res.text.slice(0, 300)}`)
+          : notForbidden(res);
+        if (why) problems.push(`${label(row)} must be ${row.need === 'agent' ? 'refused (an agent credential only)' : 'forbidden'} for ${role}: ${why}`);
         if (probe) {
           const after = await snapshot(probe);
           const [was, is] = [JSON.stringify(before), JSON.stringify(after)];
@@ -398,7 +444,7 @@ describe('the matrix: roles of tenant A', () => {
       for (const role of ['admin', 'operator', 'viewer', 'consumer'] as const) {
         const path = fill(row, row.target ? shared(row.target) : undefined, A.delivery);
         const res = await fetch(ck.url + path, { method: 'HEAD', headers: { authorization: `Bearer ${tokens[role]}` } });
-        const expected = allowedFor(row, role) ? 200 : 403;
+        const expected = allowedFor(row, role) ? 200 : row.need === 'agent' ? 401 : 403;
         if (res.status !== expected) problems.push(`HEAD ${row.route} as ${role}: ${res.status}, expected ${expected}`);
       }
     }
@@ -470,12 +516,12 @@ describe('tenant isolation', () => {
   });
 
   test('the lists of tenant B hold none of tenant A\'s objects, whatever the filter', async () => {
-    const idsOfA = [A.provider, A.dnsZone, A.autoCertificate, A.y, A.certificate, A.yCertificate, A.imported, A.channel, A.token, A.user, A.delivery];
-    for (const row of ROWS.filter((r) => r.method === 'GET' && !r.target && r.route !== '/api/v1/me')) {
+    const idsOfA = [A.provider, A.dnsZone, A.autoCertificate, A.y, A.certificate, A.yCertificate, A.imported, A.channel, A.token, A.user, A.delivery, A.agent, A.deploymentTarget, A.deployment];
+    for (const row of ROWS.filter((r) => r.method === 'GET' && !r.target && r.route !== '/api/v1/me' && r.need !== 'agent')) {
       const res = await request(B(), 'GET', `${row.route}?limit=1000`);
       assert.equal(res.status, 200, `${row.route}: ${res.text}`);
       for (const id of idsOfA) assert.ok(!res.text.includes(id), `${row.route} of tenant B shows ${id} of tenant A`);
-      for (const name of [A.providerName, A.zoneName, A.userEmail, A.tokenName, TOKEN_NAMES.admin, 'x.authz.test']) {
+      for (const name of [A.providerName, A.zoneName, A.userEmail, A.tokenName, TOKEN_NAMES.admin, 'x.authz.test', A.agentName, A.deploymentTargetName]) {
         assert.ok(!res.text.includes(name), `${row.route} of tenant B shows "${name}" of tenant A`);
       }
     }

@@ -7,7 +7,10 @@ import { DomainError, notFound } from '../../domain-error.js';
 import { inScope, mayExportKeys, scopeIds } from '../access/permissions.js';
 import type { CertificateRow } from '../../store/repositories.js';
 import { certificateResource, collection } from '../envelope.js';
-import { CertificateImport, ExportBody, IdParams, ListQuery, RevokeBody } from '../schemas.js';
+import { CertificateImport, ExportBody, IdParams, ListQuery, NoQuery, RevokeBody } from '../schemas.js';
+import { DeployBody } from '../deploy-schemas.js';
+import { deployCertificate } from '../../deploy/orchestrator.js';
+import { deploymentResource } from '../deploy-envelope.js';
 import { filters } from '../app.js';
 
 /** Routes of the certificate resource. */
@@ -76,5 +79,10 @@ export const certificateRoutes = (ctx: Context): FastifyPluginAsync => async (ap
         .send(pem.fullchain + (pem.privateKey ?? ''));
     }
     return { certificate: pem.certificate, certificateChain: pem.chain, fullchain: pem.fullchain, ...(pem.privateKey ? { privateKey: pem.privateKey } : {}) };
+  });
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof DeployBody> }>('/certificates/:id/deploy', { config: { access: 'operate' }, schema: { tags, params: IdParams, body: DeployBody, querystring: NoQuery } }, async (req, reply) => {
+    const rows = await deployCertificate(ctx, req.principal.tenantId, req.principal.name, req.params.id, req.body.targets);
+    const href = `/api/v1/deployments?filter.certificate=${req.params.id}`;
+    return reply.code(202).send({ id: 'deployments', type: 'collection', href, items: rows.map(deploymentResource), offset: 0, limit: rows.length, total: rows.length });
   });
 };

@@ -51,6 +51,21 @@ export async function main(argv: string[]): Promise<void> {
       process.once('SIGINT', () => void shutdown('SIGINT'));
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
     });
+  program.command('agent')
+    .description('run the deployment agent on an end server: enrol, fetch certificates, write files, reload, report (see docs/agent.md)')
+    .option('--server <url>', 'certkeeper server URL (env CERTKEEPER_AGENT_SERVER)')
+    .option('--token <token>', 'one-time enrolment token, or an agent credential, used when none is stored (env CERTKEEPER_AGENT_TOKEN)')
+    .option('--token-file <path>', 'file holding the token (env CERTKEEPER_AGENT_TOKEN_FILE)')
+    .option('--state-dir <dir>', 'where the credential and agent-generated keys live (env CERTKEEPER_AGENT_STATE_DIR; default /var/lib/certkeeper-agent, %ProgramData%\\certkeeper-agent on Windows)')
+    .option('--ca-file <pem>', 'extra CA certificate(s) to trust for the server (env CERTKEEPER_AGENT_CA_FILE)')
+    .option('--http01-listen <host:port>', 'answer http-01 challenges on this address (env CERTKEEPER_AGENT_HTTP01_LISTEN)')
+    .option('--http01-webroot <dir>', 'answer http-01 challenges with files under <dir>/.well-known/acme-challenge (env CERTKEEPER_AGENT_HTTP01_WEBROOT)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env CERTKEEPER_AGENT_LOG_LEVEL; default info)')
+    .action(async (opts: import('../agent/options.js').AgentFlags) => {
+      // Loaded here, not at the top: other commands must not pay for the agent's start-up.
+      const { agentCommand } = await import('../agent/main.js');
+      process.exit(await agentCommand(opts));
+    });
   registerClientCommands(program);
   registerAdminCommands(program);
   await program.parseAsync(argv);

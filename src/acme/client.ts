@@ -53,8 +53,10 @@ export interface AcmeClientOptions {
   userAgent?: string;
   /** Observer of every HTTP request of the default transport. */
   onRequest?: (method: string, url: string, status: number) => void;
-  /** First polling interval; grows ×1.5 per poll. Default 200 ms. */
+  /** First polling interval; grows by `pollBackoff` per poll. Default 200 ms. */
   pollIntervalMs?: number;
+  /** Factor the polling interval grows by after each poll. Default 1.5. */
+  pollBackoff?: number;
   /** Longest pause between two polls, whatever Retry-After says. Default 10000 ms. */
   maxPollIntervalMs?: number;
   /** Default overall limit of waitForAuthorization/waitForOrder. Default 120000 ms. */
@@ -90,6 +92,12 @@ export interface AccountUpdate {
 export interface WaitOptions {
   /** Overall limit; default the client's maxPollWaitMs. */
   timeoutMs?: number;
+  /**
+   * Pause before the first request (default none: look at once). After telling the CA a
+   * challenge is ready, or finalizing, the object cannot have changed yet: a first look at once
+   * only costs a request.
+   */
+  firstPollDelayMs?: number;
 }
 
 /** A downloaded certificate chain (RFC 8555 §7.4.2). */
@@ -139,6 +147,7 @@ export class AcmeClient {
   private readonly nonces = new NoncePool();
   private directory: Promise<AcmeDirectory> | undefined;
   private readonly pollIntervalMs: number;
+  private readonly pollBackoff: number;
   private readonly maxPollIntervalMs: number;
   private readonly maxPollWaitMs: number;
   private readonly maxBadNonceRetries: number;
@@ -155,6 +164,7 @@ export class AcmeClient {
       ...(opts.onRequest !== undefined ? { onRequest: opts.onRequest } : {}),
     });
     this.pollIntervalMs = opts.pollIntervalMs ?? 200;
+    this.pollBackoff = Math.max(1, opts.pollBackoff ?? 1.5);
     this.maxPollIntervalMs = Math.max(opts.maxPollIntervalMs ?? 10_000, this.pollIntervalMs);
     this.maxPollWaitMs = opts.maxPollWaitMs ?? 120_000;
     this.maxBadNonceRetries = opts.maxBadNonceRetries ?? 5;
@@ -417,7 +427,7 @@ export class AcmeClient {
         default:
           throw new AcmeStateError(`authorization for ${authz.identifier.value} is ${authz.status}`, authz.status);
       }
-    }, opts.timeoutMs, signal);
+    }, opts, signal);
   }
 
   /**
@@ -439,7 +449,7 @@ export class AcmeClient {
         throw new AcmeStateError(`order is already "${o.status}", not ${targetStatuses.join('/')}`, o.status);
       }
       return { done: false, status: o.status };
-    }, opts.timeoutMs, signal);
+    }, opts, signal);
     if (invalid) throw await this.invalidOrderError(invalid, url, signal);
     return order;
   }
@@ -466,12 +476,13 @@ export class AcmeClient {
   private async poll<T>(
     url: string,
     check: (json: unknown) => { done: true; value: T } | { done: false; status: string },
-    timeoutMs: number | undefined,
+    opts: WaitOptions,
     signal?: AbortSignal,
   ): Promise<T> {
-    const limit = timeoutMs ?? this.maxPollWaitMs;
+    const limit = opts.timeoutMs ?? this.maxPollWaitMs;
     const deadline = Date.now() + limit;
     let interval = this.pollIntervalMs;
+    if (opts.firstPollDelayMs) await delayFor(Math.min(opts.firstPollDelayMs, limit), signal);
     let lastStatus = 'unknown';
     let transient = 0;
     for (;;) {
@@ -494,7 +505,7 @@ export class AcmeClient {
       const wanted = retryAfter ? retryAfter.getTime() - now : interval;
       const delay = Math.min(Math.max(wanted, this.pollIntervalMs), this.maxPollIntervalMs, remaining);
       await delayFor(delay, signal);
-      interval = Math.min(interval * 1.5, this.maxPollIntervalMs);
+      interval = Math.min(interval * this.pollBackoff, this.maxPollIntervalMs);
     }
   }
 

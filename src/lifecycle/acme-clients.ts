@@ -37,6 +37,10 @@ export class AcmeClients {
       directoryUrl: provider.server,
       accountKey,
       http,
+      // Start looking soon and double the pause each time: a local or fast CA answers within the
+      // first looks, a slow one is asked 6 times in its first 3 s (Retry-After always wins).
+      pollIntervalMs: 50,
+      pollBackoff: 2,
       ...(provider.account_url ? { accountUrl: provider.account_url } : {}),
     });
     this.#cache.set(provider.id, { fingerprint, client });

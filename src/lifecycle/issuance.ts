@@ -11,7 +11,7 @@ import { isOrderInFlightConflict } from '../store/order-in-flight.js';
 import { randomUUID, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { AcmeClient } from '../acme/index.js';
-import { isRetryableAcmeError, isAcmeProblem, AcmeError, AcmeTransportError, ariCertificateId } from '../acme/index.js';
+import { isRetryableAcmeError, isAcmeProblem, AcmeError, AcmeTransportError, AcmeValidationError, ariCertificateId, type AcmeOrder } from '../acme/index.js';
 import { generatePrivateKey, privateKeyToPem } from '../pki/keys.js';
 import { keyAlgorithmOf } from '../pki/keys.js';
 import { createCsr } from '../pki/csr.js';
@@ -317,6 +317,9 @@ async function runOrder(ctx: Context, job: Job, ac: AutoCertificateRow, provider
     await ctx.orders.update(order.id, { ...set, updated_at: order.updated_at });
   };
 
+  /** The order as the CA last answered in this run; null when it must be fetched (a resumed order). */
+  let fresh: AcmeOrder | null = null;
+
   if (order.step === 'new') {
     // The order's registered domains, for the budget per registered domain. Recorded at this step,
     // which every order passes before the CA is asked, rather than next to the order's insert:
@@ -339,12 +342,14 @@ async function runOrder(ctx: Context, job: Job, ac: AutoCertificateRow, provider
     }
     if (replaces) await save({ replaces });
     await save({ step: 'authorizing', order_url: created.url, finalize_url: created.order.finalize, authorizations_json: JSON.stringify(created.order.authorizations) });
+    fresh = created.order;
     await ctx.events.append({ tenantId: ac.tenant_id, type: 'certificate.order_created', subjectType: 'auto-certificate', subjectId: ac.id, actor: 'system', message: `Order ${created.url} created at ${provider.name} for ${names.length} name(s)`, data: { orderUrl: created.url } });
   }
   const orderUrl = order.order_url!;
 
   if (order.step === 'authorizing') {
-    let current = await client.getOrder(orderUrl, signal);
+    // Just created: the order object is fresh, no need to fetch it again (a resumed order is).
+    let current = fresh ?? await client.getOrder(orderUrl, signal);
     if (current.status === 'pending') {
       const rows = await prepareChallenges(ctx, client, ac, order, current.authorizations, signal);
       const manual = ac.challenge_type.startsWith('manual-');
@@ -356,7 +361,7 @@ async function runOrder(ctx: Context, job: Job, ac: AutoCertificateRow, provider
         if (!manual) await publishAutomatic(ctx, ac, order, rows, signal);
         await ctx.autoCertificates.update(ac.tenant_id, ac.id, { message: `Waiting for ${provider.name} to validate ${names.length} name(s)` });
         await answerChallenges(ctx, client, rows, signal);
-        current = await waitOrder(client, orderUrl, ['ready', 'processing', 'valid', 'invalid'], VALIDATION_TIMEOUT_MS, signal);
+        current = await waitValidated(client, orderUrl, current, signal);
       } catch (err) {
         // Failed or aborted: remove what was published now, with its own timeout. On success the
         // records stay until the order is valid (the downloading step cleans up): a CA may still be
@@ -367,16 +372,26 @@ async function runOrder(ctx: Context, job: Job, ac: AutoCertificateRow, provider
     }
     if (current.status === 'invalid') throw new IssuanceFailure(await explainInvalidOrder(client, current.authorizations, signal));
     await save({ step: 'finalizing' });
+    fresh = current;
   }
 
   if (order.step === 'finalizing') {
-    let current = await client.getOrder(orderUrl, signal);
+    let current = fresh ?? await client.getOrder(orderUrl, signal);
     if (current.status === 'ready') {
       const csr = ac.key_agent_id ? await agentCsr(ctx, ac, order) : await createCsr(names, await certificateKey(ctx, ac, order));
-      current = await client.finalize(order.finalize_url ?? current.finalize, csr, signal);
+      const finalizeUrl = order.finalize_url ?? current.finalize;
+      try {
+        current = await client.finalize(finalizeUrl, csr, signal);
+      } catch (err) {
+        // Finalized on the strength of its one valid authorization, before the CA moved the order
+        // to "ready": wait for that, then finalize again.
+        if (!isAcmeProblem(err, 'orderNotReady')) throw err;
+        current = await waitOrder(client, orderUrl, ['ready', 'processing', 'valid', 'invalid'], VALIDATION_TIMEOUT_MS, signal);
+        if (current.status === 'ready') current = await client.finalize(finalizeUrl, csr, signal);
+      }
     }
     if (current.status === 'processing' || current.status === 'ready') {
-      current = await waitOrder(client, orderUrl, ['valid', 'invalid'], ISSUANCE_TIMEOUT_MS, signal);
+      current = await waitOrder(client, orderUrl, ['valid', 'invalid'], ISSUANCE_TIMEOUT_MS, signal, FIRST_POLL_DELAY_MS);
     }
     if (current.status === 'invalid') throw new IssuanceFailure(`the CA refused to issue: ${current.error?.detail ?? 'order became invalid'}`);
     if (current.status !== 'valid' || !current.certificate) throw new IssuanceFailure(`unexpected order status ${current.status} after finalize`);
@@ -393,8 +408,33 @@ async function runOrder(ctx: Context, job: Job, ac: AutoCertificateRow, provider
   return 'issued';
 }
 
-async function waitOrder(client: AcmeClient, url: string, targets: string[], timeoutMs: number, signal: AbortSignal) {
-  return client.waitForOrder(url, targets as any, { timeoutMs }, signal);
+async function waitOrder(client: AcmeClient, url: string, targets: string[], timeoutMs: number, signal: AbortSignal, firstPollDelayMs?: number) {
+  return client.waitForOrder(url, targets as any, { timeoutMs, ...(firstPollDelayMs ? { firstPollDelayMs } : {}) }, signal);
+}
+
+/**
+ * How long after telling the CA something (a challenge is ready, the CSR) the first look waits:
+ * the CA cannot have finished at once, and an early look only costs a request. Later looks back off
+ * from the client's polling interval, and honour Retry-After.
+ */
+const FIRST_POLL_DELAY_MS = 40;
+
+/**
+ * Waits until the answered challenges are validated. With one authorization, that authorization
+ * is polled (the protocol minimum: the order is then ready, and finalize follows at once; a CA
+ * that lags behind answers orderNotReady, handled at finalize). With several, the order is polled:
+ * one request per look, however many names.
+ */
+async function waitValidated(client: AcmeClient, orderUrl: string, order: AcmeOrder, signal: AbortSignal): Promise<AcmeOrder> {
+  const [only, ...others] = order.authorizations;
+  if (!only || others.length > 0) return waitOrder(client, orderUrl, ['ready', 'processing', 'valid', 'invalid'], VALIDATION_TIMEOUT_MS, signal, FIRST_POLL_DELAY_MS);
+  try {
+    await client.waitForAuthorization(only, { timeoutMs: VALIDATION_TIMEOUT_MS, firstPollDelayMs: FIRST_POLL_DELAY_MS }, signal);
+  } catch (err) {
+    if (err instanceof AcmeValidationError) return { ...order, status: 'invalid' };
+    throw err;
+  }
+  return { ...order, status: 'ready' };
 }
 
 async function explainInvalidOrder(client: AcmeClient, authorizationUrls: string[], signal: AbortSignal): Promise<string> {

@@ -157,11 +157,11 @@ export async function retryDeployment(ctx: Context, tenantId: string, actor: str
 }
 
 /** Records the outcome of an attempt held under `owner`; false when the lease was lost. */
-async function recordOutcome(ctx: Context, dep: DeploymentRow, target: DeploymentTargetRow, owner: string, result: AgentDeploymentResult): Promise<boolean> {
+async function recordOutcome(ctx: Context, dep: DeploymentRow, target: DeploymentTargetRow, owner: string, result: AgentDeploymentResult, hopeless = false): Promise<boolean> {
   const now = ctx.clock();
   const ok = result.state === 'DEPLOYED';
   const attempts = dep.attempts;
-  const giveUp = !ok && attempts >= MAX_ATTEMPTS;
+  const giveUp = !ok && (hopeless || attempts >= MAX_ATTEMPTS);
   const next = ok || giveUp ? null : new Date(now.getTime() + backoffDelayMs(attempts, RETRY_BASE_MS, RETRY_CAP_MS));
   const message = ok ? result.message
     : `${result.message}${giveUp ? ` (attempt ${attempts} of ${MAX_ATTEMPTS}; no more attempts: fix it and retry)` : ` (attempt ${attempts} of ${MAX_ATTEMPTS}; next at ${iso(next!)})`}`;
@@ -201,8 +201,14 @@ export function deploymentJobHandler(ctx: Context): JobHandler {
     const claimed = (await ctx.deployments.get(dep.tenant_id, dep.id))!;
     const manifest = DEPLOY_TARGETS.get(target.type);
     let result: AgentDeploymentResult;
+    let hopeless = false;
     if (!manifest) {
       result = { state: 'FAILED', message: `this version of certkeeper knows no target type "${target.type}"` };
+      hopeless = true;
+    } else if (cert.agent_key_id && targetGetsKey(target)) {
+      // Another attempt cannot help: the key exists only on the agent that generated it.
+      result = { state: 'FAILED', message: `${cert.name}'s key was generated on an agent and never left it: ${target.name} (${target.type}) needs the key; deploy this certificate through that agent, or drop keyAgent` };
+      hopeless = true;
     } else {
       const material = deployMaterial(ctx, cert, targetGetsKey(target));
       const impl = manifest.create({ settings: JSON.parse(target.settings_json), credentials: targetCredentials(ctx, target), allowPrivateAddresses: ctx.config.allowPrivateAddresses, logger: ctx.logger.child({ deployment: dep.id, target: target.name }) });
@@ -223,7 +229,7 @@ export function deploymentJobHandler(ctx: Context): JobHandler {
         await impl.close?.().catch(() => undefined);
       }
     }
-    await recordOutcome(ctx, claimed, target, owner, result);
+    await recordOutcome(ctx, claimed, target, owner, result, hopeless);
     const after = await ctx.deployments.get(dep.tenant_id, dep.id);
     if (after?.next_attempt_at) return { status: 'retry', at: new Date(after.next_attempt_at), error: after.message };
     return { status: 'done' };

@@ -203,7 +203,14 @@ export class SshTarget implements DeployTarget {
             : outcome.code !== 0 ? `exited with code ${outcome.code}` : undefined;
         if (failure) {
           const problems = await bounded(() => set.rollback(), ['the rollback did not finish in time']);
-          const restored = problems.length ? `; restoring the previous files failed: ${problems.join('; ')}` : '; the previous files were restored';
+          let restored = problems.length ? `; restoring the previous files failed: ${problems.join('; ')}` : '; the previous files were restored';
+          if (!problems.length && !signal.aborted && !outcome.timedOut) {
+            // Back to the previous files: reload once more so the service serves them again (not
+            // after a timeout: that command may still be running).
+            const again = await session.exec(s.reloadCommand, s.timeoutSeconds * 1000, signal).catch((e: Error) => ({ code: undefined, timedOut: false, output: e.message, signal: undefined }));
+            restored += again.code === 0 ? ' and reloaded' : ', but reloading them failed too';
+            output = [output, reportOutput(again.output, secrets)].filter(Boolean).join('\n--- reload after restoring ---\n');
+          }
           throw new DeployError(`ssh: the reload command on ${session.where} ${failure}${restored}`, output || undefined);
         }
       }

@@ -1,7 +1,7 @@
 /** Deployment resources as the API shows them: credentials never, only which ones are set. */
 import type { AgentRow, DeploymentRow, DeploymentTargetRow } from '../store/deployments.js';
 import { agentState } from '../deploy/agents.js';
-import { BASE } from './envelope.js';
+import { BASE, resourceMetadata } from './envelope.js';
 
 /** An agent; its credential and enrolment token never appear. */
 export function agentResource(row: AgentRow, now: Date, enrolmentToken?: string) {
@@ -10,15 +10,13 @@ export function agentResource(row: AgentRow, now: Date, enrolmentToken?: string)
     id: row.id,
     type: 'agent',
     href: `${BASE}/agents/${row.id}`,
-    metadata: {
-      createdDate: row.created_at, createdBy: row.created_by, lastModifiedDate: row.updated_at, lastModifiedBy: row.updated_by,
-      state, message,
+    metadata: resourceMetadata({ ...row, state, message }, {
       online: state === 'ONLINE',
       enrolledAt: row.enrolled_at, lastSeenAt: row.last_seen_at, revokedAt: row.revoked_at,
       enrolmentExpiresAt: row.enrolment_expires_at,
       hostname: row.hostname, version: row.version, platform: row.platform, http01Mode: row.http01_mode,
       ...(enrolmentToken ? { enrolmentToken } : {}),
-    },
+    }),
     properties: {
       name: row.name,
       description: row.description,
@@ -33,12 +31,11 @@ export function deploymentTargetResource(row: DeploymentTargetRow, credentialNam
     id: row.id,
     type: 'deployment-target',
     href: `${BASE}/deployment-targets/${row.id}`,
-    metadata: {
-      createdDate: row.created_at, createdBy: row.created_by, lastModifiedDate: row.updated_at, lastModifiedBy: row.updated_by,
+    metadata: resourceMetadata({
+      ...row,
       state: row.enabled ? 'AVAILABLE' : 'DISABLED',
       message: row.enabled ? 'In use for new deployments' : 'Disabled: no new deployments go here',
-      credentialsSet: credentialNames,
-    },
+    }, { credentialsSet: credentialNames }),
     properties: {
       name: row.name,
       type: row.type,
@@ -55,12 +52,10 @@ export function deploymentResource(row: DeploymentRow) {
     id: row.id,
     type: 'deployment',
     href: `${BASE}/deployments/${row.id}`,
-    metadata: {
-      createdDate: row.created_at, createdBy: row.created_by, lastModifiedDate: row.updated_at, lastModifiedBy: row.updated_by,
-      state: row.state, message: row.message,
+    metadata: resourceMetadata(row, {
       attempts: row.attempts, nextAttemptAt: row.next_attempt_at, running: row.lease_owner !== null,
       deployedAt: row.deployed_at, servedSerial: row.served_serial, output: row.output,
-    },
+    }),
     properties: {
       target: row.target_id,
       certificate: row.certificate_id,

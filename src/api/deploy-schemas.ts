@@ -2,7 +2,8 @@
 import { Type, type TSchema } from 'typebox';
 import { SINGLE_LINE } from './schemas.js';
 
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+// Null first: the validator coerces types, and would turn null into "" (or 0) when the other type is tried first.
+const Nullable = <T extends TSchema>(t: T) => Type.Union([Type.Null(), t]);
 const Str = (o: Record<string, unknown> = {}) => Type.String({ minLength: 1, maxLength: 1000, pattern: SINGLE_LINE, ...o });
 
 const AgentWritable = {

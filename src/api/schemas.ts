@@ -5,7 +5,8 @@ import { DNS_PROVIDERS } from '../dns/providers/index.js';
 
 const DNS_PROVIDER_CODES = [...DNS_PROVIDERS.keys()];
 
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+// Null first: the validator coerces types, and would turn null into "" (or 0) when the other type is tried first.
+const Nullable = <T extends TSchema>(t: T) => Type.Union([Type.Null(), t]);
 /**
  * One line of text: no control characters (NUL, CR, LF, …) and no lone UTF-16 surrogates (the
  * route validator compiles patterns with the `u` flag, where only unpaired surrogates match

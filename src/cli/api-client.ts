@@ -77,6 +77,14 @@ export interface BinaryResponse {
   filename: string | null;
 }
 
+/** A text download that may be a 304. */
+export interface TextResponse {
+  notModified: boolean;
+  text: string;
+  etag: string | null;
+  headers: Headers;
+}
+
 /** Options of {@link ApiClient}. */
 export interface ApiClientOptions {
   /** Server URL, e.g. `http://127.0.0.1:8080` (a trailing `/api/v1` is tolerated). */
@@ -156,8 +164,8 @@ export class ApiClient {
     this.fetchImpl = opts.fetch ?? fetch;
   }
 
-  private async send(method: string, path: string, body: unknown, accept: string): Promise<Response> {
-    const headers: Record<string, string> = { accept };
+  private async send(method: string, path: string, body: unknown, accept: string, extra: { headers?: Record<string, string>; allow304?: boolean } = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...extra.headers, accept };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
@@ -172,7 +180,7 @@ export class ApiClient {
     } catch (err) {
       throw new ConnectionError(describeNetworkError(this.server, err));
     }
-    if (!res.ok) {
+    if (!res.ok && !(extra.allow304 && res.status === 304)) {
       const text = await res.text().catch(() => '');
       throw new ApiError(res.status, toProblem(res.status, res.headers.get('content-type') ?? '', text), text);
     }
@@ -198,6 +206,17 @@ export class ApiClient {
     const disposition = res.headers.get('content-disposition') ?? '';
     const m = /filename="([^"]+)"/i.exec(disposition);
     return { data: Buffer.from(await res.arrayBuffer()), contentType: res.headers.get('content-type') ?? '', filename: m?.[1] ?? null };
+  }
+
+  /**
+   * A GET of a text document that may answer 304 to `If-None-Match` (RFC 9110 §13.1.2): the pull
+   * of a certificate bundle. `notModified` is true on 304, and `text` is then empty.
+   */
+  async getText(path: string, opts: { accept: string; ifNoneMatch?: string }): Promise<TextResponse> {
+    const headers = opts.ifNoneMatch ? { 'if-none-match': opts.ifNoneMatch } : undefined;
+    const res = await this.send('GET', path, undefined, opts.accept, { ...(headers ? { headers } : {}), allow304: true });
+    const notModified = res.status === 304;
+    return { notModified, text: notModified ? '' : await res.text(), etag: res.headers.get('etag'), headers: res.headers };
   }
 
   get<T = Resource>(path: string): Promise<T> {

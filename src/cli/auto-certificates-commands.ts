@@ -3,6 +3,8 @@ import { Option, type Command } from 'commander';
 import { ApiError, type Collection, type Resource } from './api-client.js';
 import { CliError } from './cli-config.js';
 import { collect, pagingOf, positiveInt, printList, resolveId, runAction, seg, withConnection, withPaging, type CommandContext } from './command-kit.js';
+import { pullCertificate, type PullOptions } from './certificate-pull.js';
+import { reportDeployments } from './deployment-results.js';
 import { renderBlock, resourcePairs, type Column } from './output.js';
 import { DEFAULT_WAIT_SECONDS, waitFor } from './wait.js';
 
@@ -126,10 +128,12 @@ interface WritableOpts {
   keyPolicy?: string;
   renewBeforeDays?: number | false;
   profile?: string | false;
+  deploymentTarget?: string[];
+  keyAgent?: string | false;
 }
 
 /** The `properties` of a create or update body from the flags. */
-function propertiesOf(opts: WritableOpts & { sans?: boolean }): Record<string, unknown> {
+function propertiesOf(opts: WritableOpts & { sans?: boolean; deploymentTargets?: boolean }): Record<string, unknown> {
   const p: Record<string, unknown> = {};
   if (opts.name !== undefined) p.name = opts.name;
   if (opts.provider !== undefined) p.provider = opts.provider;
@@ -142,6 +146,10 @@ function propertiesOf(opts: WritableOpts & { sans?: boolean }): Record<string, u
   if (opts.keyPolicy !== undefined) p.keyPolicy = opts.keyPolicy;
   if (opts.renewBeforeDays !== undefined) p.renewBeforeDays = opts.renewBeforeDays === false ? null : opts.renewBeforeDays;
   if (opts.profile !== undefined) p.profile = opts.profile === false ? null : opts.profile;
+  if (opts.deploymentTarget !== undefined && opts.deploymentTargets === false) throw new CliError('--no-deployment-targets excludes --deployment-target');
+  if (opts.deploymentTarget !== undefined) p.deploymentTargets = opts.deploymentTarget;
+  else if (opts.deploymentTargets === false) p.deploymentTargets = [];
+  if (opts.keyAgent !== undefined) p.keyAgent = opts.keyAgent === false ? null : opts.keyAgent;
   return p;
 }
 
@@ -154,7 +162,9 @@ function withWritable(cmd: Command): Command {
     .addOption(new Option('--challenge-type <type>', 'how the CA validates the names').choices(CHALLENGE_TYPE_CHOICES))
     .addOption(new Option('--key-policy <policy>', 'a fresh key per renewal (rotate) or keep the key (reuse)').choices(KEY_POLICY_CHOICES))
     .option('--renew-before-days <days>', 'renew this many days before expiry instead of the CA window or one third of the lifetime', positiveInt)
-    .option('--profile <profile>', 'ACME profile to request');
+    .option('--profile <profile>', 'ACME profile to request')
+    .option('--deployment-target <target>', 'deploy every new version to this target, id or name (repeatable, in order)', collect)
+    .option('--key-agent <agent>', 'this agent (id or name) generates and keeps the private key: it never leaves that host');
 }
 
 /** Registers `auto-certificates` and its verbs. */
@@ -199,7 +209,9 @@ export function registerAutoCertificateCommands(program: Command): void {
     .option('--no-sans', 'remove every subject alternative name (keep only the common name)')
     .option('--no-renew-before-days', 'go back to the CA window or one third of the lifetime')
     .option('--no-profile', 'request no profile')
-    .action((ref: string, opts: WritableOpts & { sans?: boolean }, cmd: Command) => runAction(cmd, async (ctx) => {
+    .option('--no-deployment-targets', 'deploy new versions nowhere')
+    .option('--no-key-agent', 'the server generates and holds the key again')
+    .action((ref: string, opts: WritableOpts & { sans?: boolean; deploymentTargets?: boolean }, cmd: Command) => runAction(cmd, async (ctx) => {
       const properties = propertiesOf(opts);
       if (Object.keys(properties).length === 0) throw new CliError('nothing to change; give at least one option (see --help)');
       const res = await ctx.client.patch(path(await resolveId(ctx, 'auto-certificates', ref)), { properties });
@@ -267,5 +279,22 @@ export function registerAutoCertificateCommands(program: Command): void {
       if (opts.wait) return waitForIssuance(ctx, id, before, opts.timeout);
       if (ctx.json) return ctx.printJson(res ?? {});
       if (res) ctx.streams.out(autoCertificateBlock(res));
+    }));
+
+  withConnection(auto.command('deploy').description('deploy the active version again to every deployment target, without re-issuing').argument('<id>', 'auto certificate id or name'))
+    .option('--wait', 'wait until every deployment leaves PENDING; exit 1 when one FAILED, printing its message and output')
+    .option('--timeout <seconds>', 'how long --wait waits', positiveInt, DEFAULT_WAIT_SECONDS)
+    .action((ref: string, opts: { wait?: boolean; timeout: number }, cmd: Command) => runAction(cmd, async (ctx) => {
+      const id = await resolveId(ctx, 'auto-certificates', ref);
+      const started = await ctx.client.post<Collection<Resource>>(`${path(id)}/deploy`);
+      return reportDeployments(ctx, started, { wait: !!opts.wait, timeoutSeconds: opts.timeout, follow: `--auto-certificate ${ref}` });
+    }));
+
+  withConnection(auto.command('pull').description('download the active version as one PEM bundle (leaf, chain, and the key with --include-private-key); with --etag-file only when it changed').argument('<id>', 'auto certificate id or name'))
+    .option('--include-private-key', 'append the private key (operators, admins, consumer tokens allowed to); audited')
+    .option('--out <file>', 'write the bundle to this file, atomically (mode 0600 with the key, else 0644); default stdout')
+    .option('--etag-file <file>', 'keep the ETag here and send it back: an unchanged version prints "unchanged", writes nothing and exits 0')
+    .action((ref: string, opts: PullOptions, cmd: Command) => runAction(cmd, async (ctx) => {
+      await pullCertificate(ctx, await resolveId(ctx, 'auto-certificates', ref), opts);
     }));
 }

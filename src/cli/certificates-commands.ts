@@ -1,12 +1,14 @@
 /** `certkeeper certificates …`: the repository of stored versions. */
 import { dirname, join } from 'node:path';
 import { Option, type Command } from 'commander';
-import type { Resource } from './api-client.js';
+import type { Collection, Resource } from './api-client.js';
 import { CliError } from './cli-config.js';
-import { pagingOf, printList, resolveId, runAction, seg, withConnection, withPaging } from './command-kit.js';
+import { collect, pagingOf, positiveInt, printList, resolveId, runAction, seg, withConnection, withPaging } from './command-kit.js';
+import { reportDeployments } from './deployment-results.js';
 import { ensureDirectory, isDirectoryTarget, SECRET_MODE, writeFileAtomic, writePemDirectory, writePemFile, type PemExport } from './export-files.js';
 import { readBinaryFile, readTextFile } from './input-files.js';
 import { pemCount, renderBlock, resourcePairs, type Column } from './output.js';
+import { DEFAULT_WAIT_SECONDS } from './wait.js';
 
 /** RFC 5280 revocation reasons the API accepts. */
 export const REVOCATION_REASON_CHOICES = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', 'privilegeWithdrawn', 'aACompromise'] as const;
@@ -167,5 +169,15 @@ export function registerCertificateCommands(program: Command): void {
       const id = await resolveId(ctx, 'certificates', ref);
       await ctx.client.delete(path(id));
       if (!ctx.json) ctx.streams.out(`deleted certificate ${id}\n`);
+    }));
+
+  withConnection(certs.command('deploy').description('deploy this version (an imported one too) to deployment targets').argument('<id>', 'certificate id or name')
+    .requiredOption('--target <target>', 'a deployment target, id or name (repeatable)', collect))
+    .option('--wait', 'wait until every deployment leaves PENDING; exit 1 when one FAILED, printing its message and output')
+    .option('--timeout <seconds>', 'how long --wait waits', positiveInt, DEFAULT_WAIT_SECONDS)
+    .action((ref: string, opts: { target: string[]; wait?: boolean; timeout: number }, cmd: Command) => runAction(cmd, async (ctx) => {
+      const id = await resolveId(ctx, 'certificates', ref);
+      const started = await ctx.client.post<Collection<Resource>>(`${path(id)}/deploy`, { targets: opts.target });
+      return reportDeployments(ctx, started, { wait: !!opts.wait, timeoutSeconds: opts.timeout, follow: `--certificate ${ref}` });
     }));
 }

@@ -1,7 +1,8 @@
 /**
  * `key=value` options: `--setting` (values typed by their look), `--credential` (always text)
  * and `--credential-file` (the text of a file). Each key may be given once per option family,
- * except the list keys a command names. DNS zones and notification channels share them.
+ * except the list keys a command names. DNS zones, notification channels and deployment targets
+ * share them.
  */
 import type { Command } from 'commander';
 import { CliError } from './cli-config.js';
@@ -53,6 +54,18 @@ export interface SettingShapes {
   lists?: readonly string[];
   /** Keys whose values are always text, even when they look like a number or a boolean. */
   text?: readonly string[];
+  /** Keys whose values may be JSON: a value that starts with `{` or `[` is parsed (a probe object). */
+  json?: readonly string[];
+}
+
+/** A `--setting` value of a {@link SettingShapes.json} key: JSON when it looks like an object or list. */
+function jsonSettingValue(key: string, raw: string): unknown {
+  if (!/^\s*[[{]/.test(raw)) return settingValue(raw);
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new CliError(`--setting ${key} is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 /**
@@ -68,7 +81,7 @@ export function settingsOf(entries: string[] | undefined, shapes: SettingShapes 
       continue;
     }
     if (key in out) throw new CliError(`--setting ${key} is given twice`);
-    out[key] = shapes.text?.includes(key) ? value : settingValue(value);
+    out[key] = shapes.text?.includes(key) ? value : shapes.json?.includes(key) ? jsonSettingValue(key, value) : settingValue(value);
   }
   return out;
 }

@@ -130,6 +130,13 @@ describe('deployment targets', () => {
     const listed = await ck.api('GET', '/api/v1/deployment-targets?filter.type=agent');
     assert.ok(listed.body.items.some((t: any) => t.id === ok.body.id));
     assert.ok(!listed.text.includes('hunter2-secret'));
+    // A credential sent as null is removed (the others are kept); the PKCS#12 file then lacks its password.
+    const unset = await ck.api('PATCH', `/api/v1/deployment-targets/${ok.body.id}`, { properties: { credentials: { pkcs12Password: null } } });
+    assert.equal(unset.status, 400, unset.text);
+    assert.equal(unset.body.errors[0].field, 'properties.credentials.pkcs12Password');
+    const noP12 = await ck.api('PATCH', `/api/v1/deployment-targets/${ok.body.id}`, { properties: { settings: { fullchainPath: '/srv/tls/fullchain.pem', keyPath: '/srv/tls/key.pem' }, credentials: { pkcs12Password: null } } });
+    assert.equal(noP12.status, 200, noP12.text);
+    assert.deepEqual(noP12.body.metadata.credentialsSet, [], 'removed, not kept as an empty string');
     const typeChange = await ck.api('PATCH', `/api/v1/deployment-targets/${ok.body.id}`, { properties: { type: 'script' } });
     assert.equal(typeChange.status, 400);
     const inUse = await ck.api('DELETE', `/api/v1/agents/${agent.body.id}`);

@@ -150,6 +150,8 @@ export async function retryDeployment(ctx: Context, tenantId: string, actor: str
   const target = await ctx.deploymentTargets.get(tenantId, row.target_id);
   if (target?.type === AGENT_TARGET) ctx.agentSignals.signal(target.agent_id);
   else {
+    // The failed attempt's job waits for its backoff: replace it with one due now.
+    await ctx.jobs.cancelQueued(DEPLOY_JOB, id);
     await ctx.jobs.enqueue({ tenantId, kind: DEPLOY_JOB, subjectId: id });
     ctx.kick();
   }

@@ -226,6 +226,13 @@ describe('deployments', () => {
     assert.ok(failed.metadata.nextAttemptAt, 'it will be tried again');
     const failedEvents = await ck.api('GET', '/api/v1/events?filter.type=deployment.failed');
     assert.ok(failedEvents.body.items.some((e: any) => e.properties.subjectId === badId));
+    // Retry runs the next attempt now, not when the failed attempt's backoff comes due.
+    const retried = await ck.api('POST', `/api/v1/deployments/${badId}/retry`);
+    assert.equal(retried.status, 202, retried.text);
+    const again = await ck.waitFor(`/api/v1/deployments/${badId}`, (b: any) => b.metadata.state === 'FAILED' && b.metadata.lastModifiedDate !== failed.metadata.lastModifiedDate, 15_000);
+    assert.equal(again.metadata.attempts, 1, 'retry starts the count again');
+    const events = await ck.api('GET', `/api/v1/events?filter.type=deployment.failed&filter.subjectId=${badId}`);
+    assert.equal(events.body.total, 2, 'the retried attempt ran');
   });
 
   test('bad requests name the field at fault', async () => {

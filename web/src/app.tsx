@@ -16,6 +16,11 @@ import { DnsZonePage, DnsZonesPage } from './pages/dns-zones';
 import { DnsZoneEditPage, DnsZoneNewPage } from './pages/dns-zone-form';
 import { ChannelPage, ChannelsPage } from './pages/notification-channels';
 import { ChannelEditPage, ChannelNewPage } from './pages/notification-channel-form';
+import { DeploymentsPage } from './pages/deployments';
+import { TargetPage, TargetsPage } from './pages/deployment-targets';
+import { TargetEditPage, TargetNewPage } from './pages/deployment-target-form';
+import { AgentPage, AgentsPage } from './pages/agents';
+import { AgentEditPage, AgentNewPage } from './pages/agent-form';
 import { AccountPage } from './pages/account';
 import { TokensPage } from './pages/tokens';
 import { UsersPage } from './pages/users';
@@ -25,6 +30,8 @@ const NAV = [
   { href: '/', label: 'Dashboard', active: (p: string) => p === '/' },
   { href: '/certificates', label: 'Certificates', active: (p: string) => p.startsWith('/certificates') },
   { href: '/auto-certificates', label: 'Auto certificates', active: (p: string) => p.startsWith('/auto-certificates') },
+  // One entry for the deployment area; its pages (deployments, targets, agents) have tabs.
+  { href: '/deployments', label: 'Deployment', active: (p: string) => p === '/deployments' || p.startsWith('/deployment-targets') || p.startsWith('/agents') },
   { href: '/providers', label: 'Providers', active: (p: string) => p.startsWith('/providers'), admin: true },
   { href: '/dns-zones', label: 'DNS zones', active: (p: string) => p.startsWith('/dns-zones'), admin: true },
   { href: '/notification-channels', label: 'Notifications', active: (p: string) => p.startsWith('/notification-channels'), admin: true },
@@ -42,6 +49,15 @@ function Routes({ path }: { path: string }) {
   if (path === '/auto-certificates/new') return <AutoCertificateNewPage />;
   if ((m = match('/auto-certificates/:id', path))) return <AutoCertificatePage key={m.id} id={m.id!} />;
   if ((m = match('/auto-certificates/:id/edit', path))) return <AutoCertificateEditPage key={m.id} id={m.id!} />;
+  if (path === '/deployments') return <DeploymentsPage />;
+  if (path === '/deployment-targets') return <TargetsPage />;
+  if (path === '/deployment-targets/new') return <TargetNewPage />;
+  if ((m = match('/deployment-targets/:id', path))) return <TargetPage key={m.id} id={m.id!} />;
+  if ((m = match('/deployment-targets/:id/edit', path))) return <TargetEditPage key={m.id} id={m.id!} />;
+  if (path === '/agents') return <AgentsPage />;
+  if (path === '/agents/new') return <AgentNewPage />;
+  if ((m = match('/agents/:id', path))) return <AgentPage key={m.id} id={m.id!} />;
+  if ((m = match('/agents/:id/edit', path))) return <AgentEditPage key={m.id} id={m.id!} />;
   if (path === '/providers') return <ProvidersPage />;
   if (path === '/providers/new') return <ProviderNewPage />;
   if ((m = match('/providers/:id', path))) return <ProviderPage key={m.id} id={m.id!} />;
@@ -96,7 +112,7 @@ export function App() {
           </ul>
         </nav>
         <div class="user">
-          <Link href="/account" class="user-name" title={`Your account (tenant ${me.tenant.name})`} aria-current={path === '/account' ? 'page' : undefined}>{displayName(me)}</Link>
+          <Link href="/account" class="user-name" title={`Your account: ${me.role} in tenant ${me.tenant.name}`} aria-current={path === '/account' ? 'page' : undefined}>{displayName(me)}</Link>
           <span class="badge badge-muted" data-role={me.role}>{me.role}</span>
           <button type="button" class="button button-small" onClick={async () => {
             try {

@@ -80,6 +80,10 @@ export type AutoCertificate = Resource<{
   keyPolicy: string;
   renewBeforeDays: number | null;
   profile: string | null;
+  /** Deployment target ids, in order: every new version goes there. */
+  deploymentTargets: string[];
+  /** The agent that generates and keeps the private key, if any. */
+  keyAgent: string | null;
 }>;
 
 /** An ACME provider. */
@@ -131,3 +135,42 @@ export type DnsZone = Resource<{ lastCheck: string | null; credentialsSet: boole
 
 /** States of a DNS zone. */
 export const DNS_ZONE_STATES = ['AVAILABLE', 'FAILED', 'DISABLED'] as const;
+
+/** A deployment agent (docs/agent.md); its enrolment token only in the answer that made it. */
+export type Agent = Resource<{
+  online: boolean;
+  enrolledAt: string | null;
+  lastSeenAt: string | null;
+  revokedAt: string | null;
+  enrolmentExpiresAt: string | null;
+  hostname: string | null;
+  version: string | null;
+  platform: string | null;
+  http01Mode: string | null;
+  enrolmentToken?: string;
+}, { name: string; description: string | null; http01Names: string[] }>;
+
+/** States of an agent. */
+export const AGENT_STATES = ['PENDING', 'ONLINE', 'OFFLINE', 'REVOKED'] as const;
+
+/** A deployment target: credentials are never returned, only their names. */
+export type DeploymentTarget = Resource<{ credentialsSet: string[] }, {
+  name: string;
+  type: string;
+  agent: string | null;
+  settings: Record<string, unknown>;
+  enabled: boolean;
+}>;
+
+/** One certificate version to one target. */
+export type Deployment = Resource<{
+  attempts: number;
+  nextAttemptAt: string | null;
+  running: boolean;
+  deployedAt: string | null;
+  servedSerial: string | null;
+  output: string | null;
+}, { target: string; certificate: string; autoCertificate: string | null }>;
+
+/** States of a deployment. */
+export const DEPLOYMENT_STATES = ['PENDING', 'DEPLOYED', 'FAILED'] as const;

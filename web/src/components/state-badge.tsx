@@ -7,6 +7,7 @@ const TONE: Record<string, string> = {
   PAUSED: 'muted', SUPERSEDED: 'muted', DISABLED: 'muted',
   INVITED: 'attention', LOCKED: 'bad',
   DELIVERED: 'ok', SENDING: 'busy', PENDING: 'attention', CANCELLED: 'muted',
+  DEPLOYED: 'ok', ONLINE: 'ok', OFFLINE: 'attention',
 };
 
 /** `AWAITING_VALIDATION` → `awaiting validation`. */

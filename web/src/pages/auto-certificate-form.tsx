@@ -1,7 +1,8 @@
 /**
  * New auto certificate, and changing one: names one per line (the first is the common name, up to
  * 100), checked as you type, and for dns-01 the DNS zone each name falls in; key algorithm;
- * provider and fallbacks from /api/v1/providers; challenge type; and the optional key policy,
+ * provider and fallbacks from /api/v1/providers; challenge type; the deployment targets every
+ * new version goes to and the agent that generates the key, if any; and the optional key policy,
  * renewal lead time and CA profile. New: POST → 202 → its page, which follows the issuance.
  * Change: PATCH with only what changed; new names or a new key algorithm order a certificate at
  * once (unless paused), the rest applies from the next renewal.
@@ -16,12 +17,14 @@ import { CHALLENGE_TYPES, KEY_ALGORITHMS, mayOperate, type AutoCertificate } fro
 import { Link, navigate } from '../router';
 import { useMe } from '../session';
 import { useApi } from '../use-api';
+import { useAgents, useDeploymentTargets } from '../use-deployment-targets';
 import { useProviders } from '../use-providers';
 
 const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** The form; `existing` makes it the change form. */
 function AutoCertificateForm({ existing }: { existing?: AutoCertificate }) {
+  const me = useMe();
   const e0 = existing?.properties;
   const providers = useProviders();
   const [name, setName] = useState(e0?.name ?? '');
@@ -33,6 +36,10 @@ function AutoCertificateForm({ existing }: { existing?: AutoCertificate }) {
   const [keyPolicy, setKeyPolicy] = useState(e0?.keyPolicy ?? 'rotate');
   const [renewBeforeDays, setRenewBeforeDays] = useState(e0?.renewBeforeDays ? String(e0.renewBeforeDays) : '');
   const [profile, setProfile] = useState(e0?.profile ?? '');
+  const targets = useDeploymentTargets();
+  const agents = useAgents();
+  const [deploymentTargets, setDeploymentTargets] = useState<string[]>(e0?.deploymentTargets ?? []);
+  const [keyAgent, setKeyAgent] = useState(e0?.keyAgent ?? '');
   const [touched, setTouched] = useState(false);
   const [error, setError] = useState<{ detail: string; fields: string[] } | null>(null);
   const [busy, setBusy] = useState(false);
@@ -77,6 +84,8 @@ function AutoCertificateForm({ existing }: { existing?: AutoCertificate }) {
         keyPolicy,
         ...(days !== null ? { renewBeforeDays: days } : {}),
         ...(profile.trim() ? { profile: profile.trim() } : {}),
+        ...(deploymentTargets.length ? { deploymentTargets } : {}),
+        ...(keyAgent ? { keyAgent } : {}),
       };
     } else {
       properties = {};
@@ -89,6 +98,8 @@ function AutoCertificateForm({ existing }: { existing?: AutoCertificate }) {
       if (!same(fallbackIds, e0.fallbackProviders)) properties.fallbackProviders = fallbackIds;
       if (days !== (e0.renewBeforeDays ?? null)) properties.renewBeforeDays = days;
       if ((profile.trim() || null) !== (e0.profile ?? null)) properties.profile = profile.trim() || null;
+      if (!same(deploymentTargets, e0.deploymentTargets)) properties.deploymentTargets = deploymentTargets;
+      if ((keyAgent || null) !== (e0.keyAgent ?? null)) properties.keyAgent = keyAgent || null;
       if (!Object.keys(properties).length) {
         navigate(`/auto-certificates/${encodeURIComponent(existing!.id)}`);
         return;
@@ -178,6 +189,27 @@ function AutoCertificateForm({ existing }: { existing?: AutoCertificate }) {
           ))}
         </fieldset>
       ) : null}
+
+      <fieldset aria-describedby="ac-targets-help">
+        <legend>Deployment targets <span class="muted">(every new version goes there, in this order)</span></legend>
+        <p id="ac-targets-help" class="help">certkeeper deploys each new version to these targets and follows each deployment on this auto certificate's page.</p>
+        {targets.error ? <p class="help bad">The deployment targets could not be read ({targets.error}).</p> : null}
+        {targets.loaded && targets.list.length === 0 ? <p class="help">No deployment target yet{me.role === 'admin' ? <>: <Link href="/deployment-targets/new">create one</Link></> : ': an admin creates them'}.</p> : null}
+        {targets.list.map((t) => (
+          <label key={t.id} class="choice">
+            <input type="checkbox" name="deploymentTargets" value={t.id} checked={deploymentTargets.includes(t.id)}
+              onChange={(e) => setDeploymentTargets((d) => ((e.target as HTMLInputElement).checked ? [...d, t.id] : d.filter((x) => x !== t.id)))} />
+            <span>{t.properties.name} <span class="muted">— {t.properties.type}{t.properties.enabled ? '' : ', disabled'}</span>{deploymentTargets.includes(t.id) ? <span class="muted"> (#{deploymentTargets.indexOf(t.id) + 1})</span> : null}</span>
+          </label>
+        ))}
+      </fieldset>
+
+      <label for="ac-key-agent">Key generated on agent <span class="muted">(optional)</span></label>
+      <select id="ac-key-agent" value={keyAgent} aria-describedby="ac-key-agent-help" onChange={(e) => setKeyAgent((e.target as HTMLSelectElement).value)}>
+        <option value="">no — certkeeper generates and keeps the key</option>
+        {agents.list.filter((a) => a.metadata.state !== 'REVOKED' || a.id === keyAgent).map((a) => <option key={a.id} value={a.id}>{a.properties.name} — {a.metadata.state.toLowerCase()}</option>)}
+      </select>
+      <p id="ac-key-agent-help" class="help">That agent generates the private key and keeps it: the key never leaves its host, certkeeper holds none (no export or pull with the key), and the agent must be online when a certificate is ordered.</p>
 
       <details class="advanced" open={!!e0 && (e0.keyPolicy !== 'rotate' || !!e0.renewBeforeDays || !!e0.profile)}>
         <summary>Key policy, renewal, profile</summary>

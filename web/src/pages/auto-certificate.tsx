@@ -2,12 +2,14 @@
  * One auto certificate, followed live: polled every 1.5 s while it is being issued (PROVISIONING,
  * AWAITING_VALIDATION), so the state turns AVAILABLE or FAILED on screen; then every 15 s. Shows
  * the next renewal and why, failures, its versions, and the actions renew now, rekey, pause,
- * resume, change (auto-certificate-form.tsx) and delete.
+ * resume, change (auto-certificate-form.tsx) and delete. Below, the deployments of its versions to
+ * its targets, followed live, with Deploy now (the active version again to every target).
  */
 import { useState } from 'preact/hooks';
 import { api, errorText, query } from '../api';
 import { ErrorMessage, Notice } from '../components/alert';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import { DeploymentsSection } from '../components/deployments';
 import { PageTitle } from '../components/page-title';
 import { StateBadge } from '../components/state-badge';
 import { PendingValidations } from '../components/validations';
@@ -17,6 +19,7 @@ import { Link, navigate } from '../router';
 import { useMe } from '../session';
 import { absolute } from '../time-format';
 import { useApi, useLoader } from '../use-api';
+import { useAgents, useDeploymentTargets } from '../use-deployment-targets';
 import { useProviders } from '../use-providers';
 
 const IN_FLIGHT = new Set(['PROVISIONING', 'AWAITING_VALIDATION']);
@@ -38,6 +41,11 @@ export function AutoCertificatePage({ id }: { id: string }) {
   const [busy, setBusy] = useState<Action | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  const targets = useDeploymentTargets();
+  const agents = useAgents();
+  const [deploying, setDeploying] = useState(false);
+  const [deployed, setDeployed] = useState(0);
+  const [deployNote, setDeployNote] = useState<{ ok: boolean; text: string } | null>(null);
 
   if (!ac) {
     return (
@@ -74,7 +82,23 @@ export function AutoCertificatePage({ id }: { id: string }) {
     }
   };
 
+  const deployNow = async () => {
+    setDeploying(true);
+    setDeployNote(null);
+    try {
+      const res = await api<Collection<unknown>>('POST', `${path}/deploy`);
+      setDeployNote({ ok: true, text: `The active version is being deployed to ${res.total} target${res.total === 1 ? '' : 's'}.` });
+      setDeployed((n) => n + 1);
+    } catch (err) {
+      setDeployNote({ ok: false, text: errorText(err) });
+    } finally {
+      setDeploying(false);
+    }
+  };
+
   const items = [...(versions.data?.items ?? [])].sort((a, b) => Date.parse(b.metadata.notBefore) - Date.parse(a.metadata.notBefore));
+  const targetLink = (tid: string) => (me.role === 'admin' && targets.byId.has(tid)
+    ? <Link href={`/deployment-targets/${encodeURIComponent(tid)}`}>{targets.name(tid)}</Link> : <span>{targets.name(tid)}</span>);
   return (
     <>
       <PageTitle title={p.name} />
@@ -113,6 +137,8 @@ export function AutoCertificatePage({ id }: { id: string }) {
             <dt>Provider</dt><dd>{providers.name(p.provider)}{p.fallbackProviders.length ? <span class="muted">, then {p.fallbackProviders.map(providers.name).join(', ')}</span> : null}</dd>
             {p.renewBeforeDays ? <><dt>Renew before</dt><dd>{p.renewBeforeDays} days</dd></> : null}
             {p.profile ? <><dt>Profile</dt><dd>{p.profile}</dd></> : null}
+            <dt>Deployed to</dt><dd>{p.deploymentTargets.length ? <ul class="names">{p.deploymentTargets.map((tid) => <li key={tid}>{targetLink(tid)}</li>)}</ul> : <span class="muted">no target</span>}</dd>
+            {p.keyAgent ? <><dt>Key generated on</dt><dd><Link href={`/agents/${encodeURIComponent(p.keyAgent)}`}>{agents.name(p.keyAgent)}</Link> <span class="muted">(the key never leaves that host)</span></dd></> : null}
             <dt>Created</dt><dd>{absolute(m.createdDate)} by {m.createdBy}</dd>
           </dl>
         </section>
@@ -153,6 +179,19 @@ export function AutoCertificatePage({ id }: { id: string }) {
           )}
           {versions.data && versions.data.total > 0 ? <p><Link href={`/certificates?autoCertificate=${encodeURIComponent(id)}`}>All versions in the certificate list</Link></p> : null}
         </section>
+        <DeploymentsSection filter={{ autoCertificate: id }} reloadKey={`${last ?? ''}|${deployed}`}
+          versionName={(cid) => items.find((c) => c.id === cid)?.properties.name ?? `${cid.slice(0, 8)}…`}
+          help={<p class="help">Every new version goes to each target of this auto certificate; a failed deployment is retried with backoff (1 minute doubling to 6 hours, 10 attempts), or at once with <em>Retry</em>.</p>}
+          actions={operate ? (
+            <>
+              <div class="actions">
+                <button type="button" class="button" disabled={deploying || !last || p.deploymentTargets.length === 0} onClick={() => void deployNow()}>{deploying ? 'Deploying…' : 'Deploy now'}</button>
+                {!p.deploymentTargets.length ? <span class="help">No deployment target yet: choose some with <em>Change</em> (in Actions).</span>
+                  : <span class="help">The active version again to every target, without a new certificate.</span>}
+              </div>
+              {deployNote ? (deployNote.ok ? <Notice tone="success">{deployNote.text}</Notice> : <ErrorMessage>{deployNote.text}</ErrorMessage>) : null}
+            </>
+          ) : null} />
       </div>
       <ConfirmDialog open={confirm === 'rekey'} title="Renew with a new key?" confirmLabel="Rekey" busy={busy === 'rekey'}
         onConfirm={() => void run('rekey')} onCancel={() => setConfirm(null)}>

@@ -1,13 +1,15 @@
 /**
  * One certificate version: its facts, its chain with fingerprints, the other versions of the same
  * auto certificate side by side (the active one marked), and the actions: export (PEM or PKCS#12;
- * the private key only for roles allowed to), revoke with a reason, delete — each confirmed.
+ * the private key only for roles allowed to), revoke with a reason, delete — each confirmed; deploy
+ * this version to chosen targets, and its deployments, followed live.
  */
 import type { ComponentChild } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, apiBlob, errorText, query } from '../api';
 import { ErrorMessage, Notice } from '../components/alert';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import { DeploymentsSection } from '../components/deployments';
 import { PageTitle } from '../components/page-title';
 import { StateBadge } from '../components/state-badge';
 import { When } from '../components/when';
@@ -17,6 +19,7 @@ import { Link, navigate } from '../router';
 import { useMe } from '../session';
 import { absolute } from '../time-format';
 import { useApi } from '../use-api';
+import { useDeploymentTargets } from '../use-deployment-targets';
 
 /** Saves `blob` as a download named `filename`. */
 function download(blob: Blob, filename: string): void {
@@ -176,6 +179,61 @@ function Export({ cert, withKeyAllowed }: { cert: Certificate; withKeyAllowed: b
   );
 }
 
+/** "Deploy to…": choose targets, POST /certificates/{id}/deploy; the deployments below follow. */
+function DeployTo({ cert, onDeployed }: { cert: Certificate; onDeployed(): void }) {
+  const targets = useDeploymentTargets();
+  const [open, setOpen] = useState(false);
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const deploy = async () => {
+    if (!chosen.length) {
+      setError('Choose at least one target.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await api<Collection<unknown>>('POST', `certificates/${encodeURIComponent(cert.id)}/deploy`, { targets: chosen });
+      setDone(`Deploying this version to ${res.total} target${res.total === 1 ? '' : 's'}.`);
+      setOpen(false);
+      setChosen([]);
+      onDeployed();
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <div class="actions">
+        <button type="button" class="button" disabled={cert.metadata.state === 'REVOKED' || cert.metadata.state === 'EXPIRED'}
+          onClick={() => { setError(null); setDone(null); setOpen(true); }}>Deploy to…</button>
+        <span class="help">This version, to targets you choose (its auto certificate's own targets get each new version anyway).</span>
+      </div>
+      <Notice tone="success">{done}</Notice>
+      <ConfirmDialog open={open} title="Deploy this version" confirmLabel="Deploy" busy={busy} onConfirm={() => void deploy()} onCancel={() => setOpen(false)}>
+        <p><strong>{cert.properties.name}</strong> ({cert.metadata.commonName}) goes to the targets chosen here.</p>
+        {targets.loaded && targets.list.length === 0 ? <p class="help">No deployment target yet: an admin creates them.</p> : (
+          <fieldset>
+            <legend>Targets</legend>
+            {targets.list.map((t) => (
+              <label key={t.id} class="choice">
+                <input type="checkbox" checked={chosen.includes(t.id)} disabled={!t.properties.enabled}
+                  onChange={(e) => setChosen((c) => ((e.target as HTMLInputElement).checked ? [...c, t.id] : c.filter((x) => x !== t.id)))} />
+                <span>{t.properties.name} <span class="muted">— {t.properties.type}{t.properties.enabled ? '' : ', disabled'}</span></span>
+              </label>
+            ))}
+          </fieldset>
+        )}
+        <ErrorMessage>{error}</ErrorMessage>
+      </ConfirmDialog>
+    </>
+  );
+}
+
 /** The certificate detail page. */
 export function CertificatePage({ id }: { id: string }) {
   const me = useMe();
@@ -186,6 +244,7 @@ export function CertificatePage({ id }: { id: string }) {
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  const [deployed, setDeployed] = useState(0);
   const operate = mayOperate(me.role);
 
   if (!cert) {
@@ -253,6 +312,8 @@ export function CertificatePage({ id }: { id: string }) {
           <Chain pem={cert.properties.certificate + (cert.properties.certificateChain ?? '')} />
         </section>
         <Versions cert={cert} />
+        <DeploymentsSection filter={{ certificate: id }} reloadKey={deployed}
+          actions={operate ? <DeployTo cert={cert} onDeployed={() => setDeployed((n) => n + 1)} /> : null} />
         {operate ? (
           <section class="panel panel-wide" aria-labelledby="actions-heading">
             <h2 id="actions-heading">Actions</h2>

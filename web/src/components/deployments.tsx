@@ -15,6 +15,7 @@ import { useDeploymentTargets } from '../use-deployment-targets';
 import { ErrorMessage } from './alert';
 import { StateBadge } from './state-badge';
 import { When } from './when';
+import { Loading } from './loading';
 
 /** Is any deployment still on its way? */
 export const deploymentsBusy = (items: Deployment[] | undefined) => (items ?? []).some((d) => d.metadata.state === 'PENDING' || d.metadata.running);
@@ -146,7 +147,7 @@ export function DeploymentsSection({ filter, reloadKey = 0, versionName, showVer
       {actions}
       <p class="visually-hidden" aria-live="polite" aria-atomic="true">{data ? summary(data.items, data.total) : ''}</p>
       <ErrorMessage>{error}</ErrorMessage>
-      {!data ? <p role="status" class="muted">Loading…</p> : (
+      {!data ? <Loading /> : (
         <>
           <DeploymentTable items={data.items} versionName={names} onChanged={() => void reload()} />
           {data.total > data.items.length ? <p class="help">The {data.items.length} newest of {data.total}; <Link href={`/deployments${query(filter)}`}>all in the deployment list</Link>.</p> : null}

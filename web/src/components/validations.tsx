@@ -11,6 +11,7 @@ import type { Collection } from '../resources';
 import { useApi } from '../use-api';
 import { ErrorMessage, Notice } from './alert';
 import { CopyValue } from './copy-button';
+import { Loading } from './loading';
 
 /** One challenge as GET …/validations lists it. */
 export interface Validation {
@@ -54,7 +55,7 @@ export function PendingValidations({ id, mayVerify, onVerified }: { id: string; 
     <section class="panel panel-wide" aria-labelledby="validations-heading">
       <h2 id="validations-heading">Pending validations</h2>
       <ErrorMessage>{error}</ErrorMessage>
-      {!data ? <p role="status" class="muted">Loading…</p> : items.length === 0 ? <p class="muted">Nothing to publish right now.</p> : (
+      {!data ? <Loading /> : items.length === 0 ? <p class="muted">Nothing to publish right now.</p> : (
         <ul class="validations">
           {items.map((v) => (
             <li key={`${v.identifier}|${v.type}`} data-identifier={v.identifier}>

@@ -5,13 +5,12 @@
  */
 import { useState } from 'preact/hooks';
 import { api, errorText } from '../api';
-import { AdminOnly } from '../components/admin-only';
 import { ErrorMessage } from '../components/alert';
 import { FieldError, focusFirstInvalid } from '../components/field';
-import { PageTitle } from '../components/page-title';
+import { EditResourcePage, NewResourcePage, FormActions } from '../components/resource-pages';
 import { fieldErrors } from '../field-errors';
 import type { Agent } from '../resources';
-import { Link, navigate } from '../router';
+import { navigate } from '../router';
 import { useApi } from '../use-api';
 import { enrolmentTokens } from './agents';
 
@@ -90,10 +89,7 @@ function AgentForm({ agent }: { agent?: Agent }) {
         onInput={(e) => setHttp01((e.target as HTMLTextAreaElement).value)} {...described('ag-http01', errors.http01Names)} />
       <p id="ag-http01-help" class="help">The agent answers the http-01 challenges of these names on its host (<code>--http01-listen</code> or <code>--http01-webroot</code>), so certkeeper itself need not be reachable from the internet. <code>*.example.com</code> covers every name directly under example.com.</p>
       <FieldError id="ag-http01" message={errors.http01Names} />
-      <div class="actions">
-        <button type="submit" class="button button-primary" disabled={busy}>{busy ? 'Saving…' : agent ? 'Save changes' : 'Create agent'}</button>
-        <Link href={agent ? `/agents/${encodeURIComponent(agent.id)}` : '/agents'} class="button">Cancel</Link>
-      </div>
+      <FormActions busy={busy} editing={agent !== undefined} createLabel="Create agent" cancelHref={agent ? `/agents/${encodeURIComponent(agent.id)}` : '/agents'} />
     </form>
   );
 }
@@ -101,24 +97,19 @@ function AgentForm({ agent }: { agent?: Agent }) {
 /** /agents/new */
 export function AgentNewPage() {
   return (
-    <AdminOnly title="New agent">
-      <PageTitle title="New agent" />
-      <p class="breadcrumbs"><Link href="/agents">Agents</Link></p>
+    <NewResourcePage title="New agent" base={{ href: '/agents', label: 'Agents' }}>
       <p class="help">certkeeper shows a one-time enrolment token next, with the command line to run on the host.</p>
       <AgentForm />
-    </AdminOnly>
+    </NewResourcePage>
   );
 }
 
 /** /agents/{id}/edit */
 export function AgentEditPage({ id }: { id: string }) {
   const { data, error } = useApi<Agent>(`agents/${encodeURIComponent(id)}`);
-  const title = data ? `Change ${data.properties.name}` : 'Change agent';
   return (
-    <AdminOnly title={title}>
-      <PageTitle title={title} />
-      <p class="breadcrumbs"><Link href="/agents">Agents</Link>{data ? <> › <Link href={`/agents/${encodeURIComponent(id)}`}>{data.properties.name}</Link></> : null}</p>
-      {data ? <AgentForm agent={data} /> : error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
-    </AdminOnly>
+    <EditResourcePage base={{ href: '/agents', label: 'Agents' }} id={id} kind="agent" name={data?.properties.name} error={error}>
+      {data ? <AgentForm agent={data} /> : null}
+    </EditResourcePage>
   );
 }

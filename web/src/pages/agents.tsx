@@ -7,11 +7,14 @@
  */
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, errorText, query } from '../api';
+import { api, query } from '../api';
 import { ErrorMessage, Notice } from '../components/alert';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import { ChangeLink, ConfirmButton, StatusLine } from '../components/detail';
 import { CopyButton, CopyValue } from '../components/copy-button';
+import { DetailPlaceholder, Loading } from '../components/loading';
 import { PageTitle } from '../components/page-title';
+import { ResourceTable } from '../components/resource-table';
 import { DeploymentTabs } from '../components/section-tabs';
 import { StateBadge } from '../components/state-badge';
 import { When } from '../components/when';
@@ -20,6 +23,7 @@ import type { Agent, Collection, DeploymentTarget } from '../resources';
 import { Link, navigate } from '../router';
 import { useMe } from '../session';
 import { absolute } from '../time-format';
+import { useActions } from '../use-actions';
 import { useApi } from '../use-api';
 
 /**
@@ -39,25 +43,20 @@ export function AgentsPage() {
       <DeploymentTabs />
       <p class="help"><code>certkeeper agent</code> runs on an end server, connects out to certkeeper, writes the certificates of its deployment targets, reloads the service and checks what is served; it can also answer http-01 and keep keys that never leave the host.</p>
       <ErrorMessage>{error}</ErrorMessage>
-      {!data ? <p role="status" class="muted">Loading…</p> : (
-        <div class="table-wrap">
-          <table class="table">
-            <caption class="visually-hidden">Agents</caption>
-            <thead><tr><th scope="col">Name</th><th scope="col">State</th><th scope="col">Host</th><th scope="col">Version</th><th scope="col">Last seen</th><th scope="col">http-01 names</th></tr></thead>
-            <tbody>
-              {items.length === 0 ? <tr><td colSpan={6} class="muted">No agent yet.</td></tr> : items.map((a) => (
-                <tr key={a.id}>
-                  <td><Link href={`/agents/${encodeURIComponent(a.id)}`}>{a.properties.name}</Link>{a.properties.description ? <div class="small muted">{a.properties.description}</div> : null}</td>
-                  <td><StateBadge state={a.metadata.state} /></td>
-                  <td class="break">{a.metadata.hostname ?? <span class="muted">—</span>}{a.metadata.platform ? <span class="small muted"> ({a.metadata.platform})</span> : null}</td>
-                  <td>{a.metadata.version ?? <span class="muted">—</span>}</td>
-                  <td class="nowrap">{a.metadata.lastSeenAt ? <When iso={a.metadata.lastSeenAt} /> : <span class="muted">never</span>}</td>
-                  <td class="small break">{a.properties.http01Names.length ? a.properties.http01Names.join(', ') : <span class="muted">none</span>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {!data ? <Loading /> : (
+        <ResourceTable caption="Agents"
+          columns={['Name', 'State', 'Host', 'Version', 'Last seen', 'http-01 names']}
+          items={items} empty="No agent yet."
+          row={(a) => (
+            <tr key={a.id}>
+              <td><Link href={`/agents/${encodeURIComponent(a.id)}`}>{a.properties.name}</Link>{a.properties.description ? <div class="small muted">{a.properties.description}</div> : null}</td>
+              <td><StateBadge state={a.metadata.state} /></td>
+              <td class="break">{a.metadata.hostname ?? <span class="muted">—</span>}{a.metadata.platform ? <span class="small muted"> ({a.metadata.platform})</span> : null}</td>
+              <td>{a.metadata.version ?? <span class="muted">—</span>}</td>
+              <td class="nowrap">{a.metadata.lastSeenAt ? <When iso={a.metadata.lastSeenAt} /> : <span class="muted">never</span>}</td>
+              <td class="small break">{a.properties.http01Names.length ? a.properties.http01Names.join(', ') : <span class="muted">none</span>}</td>
+            </tr>
+          )} />
       )}
     </>
   );
@@ -110,48 +109,32 @@ export function AgentPage({ id }: { id: string }) {
     return t;
   });
   const [confirm, setConfirm] = useState<Action | null>(null);
-  const [busy, setBusy] = useState<Action | null>(null);
-  const [actionError, setActionError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const { busy, actionError, setActionError, done, setDone, perform } = useActions<Action>();
 
   if (!agent) {
-    return (
-      <>
-        <PageTitle title="Agent" />
-        {error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
-      </>
-    );
+    return <DetailPlaceholder title="Agent" error={error} />;
   }
   const m = agent.metadata;
   const p = agent.properties;
 
-  const run = async (action: Action) => {
-    setBusy(action);
-    setActionError(null);
-    setDone(null);
-    try {
-      if (action === 'delete') {
-        await api('DELETE', path);
-        setConfirm(null);
-        navigate('/agents');
-        return;
-      }
-      if (action === 'token') {
-        const res = await api<Agent>('POST', `${path}/enrolment-token`);
-        setToken(res.metadata.enrolmentToken ?? null);
-      } else {
-        await api('POST', `${path}/revoke`);
-        setToken(null);
-        setDone('Revoked: the agent\'s next call is refused.');
-      }
+  const run = (action: Action) => perform(action, async () => {
+    if (action === 'delete') {
+      await api('DELETE', path);
       setConfirm(null);
-      await reload();
-    } catch (err) {
-      setActionError(errorText(err));
-    } finally {
-      setBusy(null);
+      navigate('/agents');
+      return;
     }
-  };
+    if (action === 'token') {
+      const res = await api<Agent>('POST', `${path}/enrolment-token`);
+      setToken(res.metadata.enrolmentToken ?? null);
+    } else {
+      await api('POST', `${path}/revoke`);
+      setToken(null);
+      setDone('Revoked: the agent\'s next call is refused.');
+    }
+    setConfirm(null);
+    await reload();
+  });
 
   const list = targets.data?.items ?? [];
   return (
@@ -160,11 +143,7 @@ export function AgentPage({ id }: { id: string }) {
       <p class="breadcrumbs"><Link href="/agents">Agents</Link></p>
       {token ? <EnrolmentToken agent={agent} token={token} onDone={() => setToken(null)} /> : null}
       <ErrorMessage>{error}</ErrorMessage>
-      <div class="status-line" aria-live="polite" aria-atomic="true">
-        <span class="visually-hidden">State: </span><StateBadge state={m.state} />
-        {m.state === 'PENDING' ? <span class="spinner" aria-hidden="true" /> : null}
-        {m.message ? <span class={m.state === 'REVOKED' ? 'message bad' : 'message'}>{m.message}</span> : null}
-      </div>
+      <StatusLine state={m.state} message={m.message} spinning={m.state === 'PENDING'} bad={m.state === 'REVOKED'} />
       <Notice tone="success">{done}</Notice>
       <div class="grid">
         <section class="panel" aria-labelledby="ag-host-heading">
@@ -194,10 +173,10 @@ export function AgentPage({ id }: { id: string }) {
             <h2 id="ag-actions-heading">Actions</h2>
             <ErrorMessage>{confirm === null ? actionError : null}</ErrorMessage>
             <div class="actions">
-              <Link href={`/agents/${encodeURIComponent(id)}/edit`} class="button">Change</Link>
-              <button type="button" class="button" disabled={busy !== null} onClick={() => { setActionError(null); setConfirm('token'); }}>New enrolment token…</button>
-              {m.state !== 'REVOKED' ? <button type="button" class="button button-danger-outline" disabled={busy !== null} onClick={() => { setActionError(null); setConfirm('revoke'); }}>Revoke…</button> : null}
-              <button type="button" class="button button-danger-outline" disabled={busy !== null} onClick={() => { setActionError(null); setConfirm('delete'); }}>Delete…</button>
+              <ChangeLink base="/agents" id={id} />
+              <ConfirmButton label="New enrolment token…" disabled={busy !== null} danger={false} onOpen={() => { setActionError(null); setConfirm('token'); }} />
+              {m.state !== 'REVOKED' ? <ConfirmButton label="Revoke…" disabled={busy !== null} onOpen={() => { setActionError(null); setConfirm('revoke'); }} /> : null}
+              <ConfirmButton label="Delete…" disabled={busy !== null} onOpen={() => { setActionError(null); setConfirm('delete'); }} />
             </div>
             <p class="help">A new enrolment token re-installs a host (or brings back a revoked agent): the current credential keeps working until the token is used.</p>
           </section>

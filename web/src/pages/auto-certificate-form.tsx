@@ -9,8 +9,8 @@
  */
 import { useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError, errorText } from '../api';
-import { ErrorMessage } from '../components/alert';
 import { PageTitle } from '../components/page-title';
+import { EditResourcePage } from '../components/resource-pages';
 import { ZoneHints } from '../components/zone-hints';
 import { checkNames, MAX_NAMES } from '../name-rules';
 import { CHALLENGE_TYPES, KEY_ALGORITHMS, mayOperate, type AutoCertificate } from '../resources';
@@ -263,10 +263,8 @@ export function AutoCertificateEditPage({ id }: { id: string }) {
   const title = data ? `Change ${data.properties.name}` : 'Change auto certificate';
   if (!mayOperate(me.role)) return <NotAllowed title={title} />;
   return (
-    <>
-      <PageTitle title={title} />
-      <p class="breadcrumbs"><Link href="/auto-certificates">Auto certificates</Link>{data ? <> › <Link href={`/auto-certificates/${encodeURIComponent(id)}`}>{data.properties.name}</Link></> : null}</p>
-      {data ? <AutoCertificateForm existing={data} /> : error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
-    </>
+    <EditResourcePage base={{ href: '/auto-certificates', label: 'Auto certificates' }} id={id} kind="auto certificate" name={data?.properties.name} error={error} admin={false}>
+      {data ? <AutoCertificateForm existing={data} /> : null}
+    </EditResourcePage>
   );
 }

@@ -9,7 +9,9 @@ import { useState } from 'preact/hooks';
 import { api, errorText, query } from '../api';
 import { ErrorMessage, Notice } from '../components/alert';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import { ChangeLink, ConfirmButton, StatusLine } from '../components/detail';
 import { DeploymentsSection } from '../components/deployments';
+import { DetailPlaceholder } from '../components/loading';
 import { PageTitle } from '../components/page-title';
 import { StateBadge } from '../components/state-badge';
 import { PendingValidations } from '../components/validations';
@@ -18,6 +20,7 @@ import { CHALLENGE_TYPES, KEY_ALGORITHMS, mayOperate, type AutoCertificate, type
 import { Link, navigate } from '../router';
 import { useMe } from '../session';
 import { absolute } from '../time-format';
+import { useActions } from '../use-actions';
 import { useApi, useLoader } from '../use-api';
 import { useAgents, useDeploymentTargets } from '../use-deployment-targets';
 import { useProviders } from '../use-providers';
@@ -38,9 +41,7 @@ export function AutoCertificatePage({ id }: { id: string }) {
   const versions = useLoader<Collection<Certificate>>(ac ? `versions:${last ?? ''}` : null,
     () => api('GET', `certificates${query({ 'filter.autoCertificate': id, limit: 100 })}`));
   const [confirm, setConfirm] = useState<Action | null>(null);
-  const [busy, setBusy] = useState<Action | null>(null);
-  const [actionError, setActionError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const { busy, actionError, setActionError, done, setDone, perform } = useActions<Action>();
   const targets = useDeploymentTargets();
   const agents = useAgents();
   const [deploying, setDeploying] = useState(false);
@@ -48,39 +49,25 @@ export function AutoCertificatePage({ id }: { id: string }) {
   const [deployNote, setDeployNote] = useState<{ ok: boolean; text: string } | null>(null);
 
   if (!ac) {
-    return (
-      <>
-        <PageTitle title="Auto certificate" />
-        {error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
-      </>
-    );
+    return <DetailPlaceholder title="Auto certificate" error={error} />;
   }
   const m = ac.metadata;
   const p = ac.properties;
   const operate = mayOperate(me.role);
 
-  const run = async (action: Action) => {
-    setBusy(action);
-    setActionError(null);
-    setDone(null);
-    try {
-      if (action === 'delete') {
-        await api('DELETE', path);
-        setConfirm(null);
-        navigate('/auto-certificates');
-        return;
-      }
-      const body = action === 'renew' ? { rekey: false } : action === 'rekey' ? { rekey: true } : undefined;
-      await api('POST', `${path}/${action === 'rekey' ? 'renew' : action}`, body);
-      setDone({ renew: 'Renewal started.', rekey: 'Renewal with a new key started.', pause: 'Automation paused.', resume: 'Automation resumed.' }[action]);
+  const run = (action: Action) => perform(action, async () => {
+    if (action === 'delete') {
+      await api('DELETE', path);
       setConfirm(null);
-      await reload();
-    } catch (err) {
-      setActionError(errorText(err));
-    } finally {
-      setBusy(null);
+      navigate('/auto-certificates');
+      return;
     }
-  };
+    const body = action === 'renew' ? { rekey: false } : action === 'rekey' ? { rekey: true } : undefined;
+    await api('POST', `${path}/${action === 'rekey' ? 'renew' : action}`, body);
+    setDone({ renew: 'Renewal started.', rekey: 'Renewal with a new key started.', pause: 'Automation paused.', resume: 'Automation resumed.' }[action]);
+    setConfirm(null);
+    await reload();
+  });
 
   const deployNow = async () => {
     setDeploying(true);
@@ -104,11 +91,7 @@ export function AutoCertificatePage({ id }: { id: string }) {
       <PageTitle title={p.name} />
       <p class="breadcrumbs"><Link href="/auto-certificates">Auto certificates</Link></p>
       <ErrorMessage>{error}</ErrorMessage>
-      <div class="status-line" aria-live="polite" aria-atomic="true">
-        <span class="visually-hidden">State: </span><StateBadge state={m.state} />
-        {IN_FLIGHT.has(m.state) ? <span class="spinner" aria-hidden="true" /> : null}
-        {m.message ? <span class={m.state === 'FAILED' ? 'message bad' : 'message'}>{m.message}</span> : null}
-      </div>
+      <StatusLine state={m.state} message={m.message} spinning={IN_FLIGHT.has(m.state)} bad={m.state === 'FAILED'} />
       <Notice tone="success">{done}</Notice>
       <div class="grid">
         {m.state === 'AWAITING_VALIDATION' && p.challengeType.startsWith('manual-')
@@ -148,12 +131,12 @@ export function AutoCertificatePage({ id }: { id: string }) {
             <ErrorMessage>{confirm === null ? actionError : null}</ErrorMessage>
             <div class="actions">
               <button type="button" class="button button-primary" disabled={busy !== null || m.state === 'PAUSED'} onClick={() => void run('renew')}>Renew now</button>
-              <button type="button" class="button" disabled={busy !== null || m.state === 'PAUSED'} onClick={() => { setActionError(null); setConfirm('rekey'); }}>Rekey…</button>
+              <ConfirmButton label="Rekey…" disabled={busy !== null || m.state === 'PAUSED'} danger={false} onOpen={() => { setActionError(null); setConfirm('rekey'); }} />
               {m.state === 'PAUSED'
                 ? <button type="button" class="button" disabled={busy !== null} onClick={() => void run('resume')}>Resume</button>
                 : <button type="button" class="button" disabled={busy !== null} onClick={() => void run('pause')}>Pause</button>}
-              <Link href={`/auto-certificates/${encodeURIComponent(id)}/edit`} class="button">Change</Link>
-              <button type="button" class="button button-danger-outline" disabled={busy !== null} onClick={() => { setActionError(null); setConfirm('delete'); }}>Delete…</button>
+              <ChangeLink base="/auto-certificates" id={id} />
+              <ConfirmButton label="Delete…" disabled={busy !== null} onOpen={() => { setActionError(null); setConfirm('delete'); }} />
             </div>
           </section>
         ) : null}

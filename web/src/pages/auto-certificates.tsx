@@ -5,8 +5,10 @@
 import { useState } from 'preact/hooks';
 import { query } from '../api';
 import { ErrorMessage } from '../components/alert';
+import { Loading } from '../components/loading';
 import { PageTitle } from '../components/page-title';
 import { Pager } from '../components/pager';
+import { ResourceTable } from '../components/resource-table';
 import { SortHeader, useSort } from '../components/sortable';
 import { StateBadge, stateLabel } from '../components/state-badge';
 import { When } from '../components/when';
@@ -69,35 +71,28 @@ export function AutoCertificatesPage() {
         {params.commonName || params.state ? <button type="button" class="button button-link" onClick={() => { setSearch(''); navigate('/auto-certificates'); }}>Clear filters</button> : null}
       </form>
       <ErrorMessage>{error ?? providers.error}</ErrorMessage>
-      {!data ? <p role="status" class="muted">Loading…</p> : (
+      {!data ? <Loading /> : (
         <>
-          <div class="table-wrap" aria-busy={loading}>
-            <table class="table">
-              <caption class="visually-hidden">Auto certificates</caption>
-              <thead>
-                <tr>
-                  <SortHeader label="Name" column="name" sort={sort} toggle={toggle} />
-                  <SortHeader label="Names" column="commonName" sort={sort} toggle={toggle} />
-                  <SortHeader label="State" column="state" sort={sort} toggle={toggle} />
-                  <SortHeader label="Provider" column="provider" sort={sort} toggle={toggle} />
-                  <SortHeader label="Next renewal" column="nextRenewalAt" sort={sort} toggle={toggle} />
-                  <SortHeader label="Failures" column="failureCount" sort={sort} toggle={toggle} />
-                </tr>
-              </thead>
-              <tbody>
-                {sorted.length === 0 ? <tr><td colSpan={6} class="muted">No auto certificates match.</td></tr> : sorted.map((a) => (
-                  <tr key={a.id}>
-                    <td><Link href={`/auto-certificates/${encodeURIComponent(a.id)}`}>{a.properties.name}</Link></td>
-                    <td>{a.properties.commonName}{a.properties.subjectAlternativeNames.length ? <span class="muted small"> +{a.properties.subjectAlternativeNames.length} more</span> : null}</td>
-                    <td><StateBadge state={a.metadata.state} /></td>
-                    <td>{providers.name(a.properties.provider)}</td>
-                    <td class="nowrap"><When iso={a.metadata.nextRenewalAt} /></td>
-                    <td class={a.metadata.failureCount ? 'bad' : 'muted'}>{a.metadata.failureCount}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <ResourceTable caption="Auto certificates" busy={loading}
+            columns={[
+              <SortHeader key="name" label="Name" column="name" sort={sort} toggle={toggle} />,
+              <SortHeader key="commonName" label="Names" column="commonName" sort={sort} toggle={toggle} />,
+              <SortHeader key="state" label="State" column="state" sort={sort} toggle={toggle} />,
+              <SortHeader key="provider" label="Provider" column="provider" sort={sort} toggle={toggle} />,
+              <SortHeader key="nextRenewalAt" label="Next renewal" column="nextRenewalAt" sort={sort} toggle={toggle} />,
+              <SortHeader key="failureCount" label="Failures" column="failureCount" sort={sort} toggle={toggle} />,
+            ]}
+            items={sorted} empty="No auto certificates match."
+            row={(a) => (
+              <tr key={a.id}>
+                <td><Link href={`/auto-certificates/${encodeURIComponent(a.id)}`}>{a.properties.name}</Link></td>
+                <td>{a.properties.commonName}{a.properties.subjectAlternativeNames.length ? <span class="muted small"> +{a.properties.subjectAlternativeNames.length} more</span> : null}</td>
+                <td><StateBadge state={a.metadata.state} /></td>
+                <td>{providers.name(a.properties.provider)}</td>
+                <td class="nowrap"><When iso={a.metadata.nextRenewalAt} /></td>
+                <td class={a.metadata.failureCount ? 'bad' : 'muted'}>{a.metadata.failureCount}</td>
+              </tr>
+            )} />
           <Pager offset={data.offset} limit={data.limit} total={data.total} onChange={(offset, limit) => navigate(listUrl({ ...params, offset, limit }))} />
         </>
       )}

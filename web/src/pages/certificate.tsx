@@ -9,7 +9,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, apiBlob, errorText, query } from '../api';
 import { ErrorMessage, Notice } from '../components/alert';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import { ConfirmButton } from '../components/detail';
 import { DeploymentsSection } from '../components/deployments';
+import { DetailPlaceholder } from '../components/loading';
 import { PageTitle } from '../components/page-title';
 import { StateBadge } from '../components/state-badge';
 import { When } from '../components/when';
@@ -248,12 +250,7 @@ export function CertificatePage({ id }: { id: string }) {
   const operate = mayOperate(me.role);
 
   if (!cert) {
-    return (
-      <>
-        <PageTitle title="Certificate" />
-        {error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
-      </>
-    );
+    return <DetailPlaceholder title="Certificate" error={error} />;
   }
   const m = cert.metadata;
 
@@ -330,7 +327,7 @@ export function CertificatePage({ id }: { id: string }) {
                   <button type="button" class="button button-danger" onClick={() => { setActionError(null); setDialog('revoke'); }}>Revoke…</button>
                 </>
               ) : null}
-              <button type="button" class="button button-danger-outline" onClick={() => { setActionError(null); setDialog('delete'); }}>Delete…</button>
+              <ConfirmButton label="Delete…" onOpen={() => { setActionError(null); setDialog('delete'); }} />
             </div>
           </section>
         ) : null}

@@ -6,6 +6,7 @@
 import { useState } from 'preact/hooks';
 import { query } from '../api';
 import { ErrorMessage } from '../components/alert';
+import { Loading } from '../components/loading';
 import { PageTitle } from '../components/page-title';
 import { Pager } from '../components/pager';
 import { SortHeader, useSort } from '../components/sortable';
@@ -81,7 +82,7 @@ export function CertificatesPage() {
         <p id="cn-help" class="help">Exact common name, as the API filters (<code>filter.commonName</code>).{params.autoCertificate ? ' Showing the versions of one auto certificate.' : ''}</p>
       </form>
       <ErrorMessage>{error}</ErrorMessage>
-      {!data ? <p role="status" class="muted">Loading…</p> : (
+      {!data ? <Loading /> : (
         <>
           <div class="table-wrap" aria-busy={loading}>
             <table class="table">

@@ -5,6 +5,7 @@
 import { api, query } from '../api';
 import { ErrorMessage } from '../components/alert';
 import { ExpiryChart } from '../components/expiry-chart';
+import { Loading } from '../components/loading';
 import { PageTitle } from '../components/page-title';
 import { StateBadge, stateLabel } from '../components/state-badge';
 import { When } from '../components/when';
@@ -63,7 +64,7 @@ export function DashboardPage() {
     <>
       <PageTitle title="Dashboard" />
       <ErrorMessage>{error}</ErrorMessage>
-      {!data ? <p role="status" class="muted">Loading…</p> : (
+      {!data ? <Loading /> : (
         <div class="dashboard">
           <Counts title="Certificates" counts={data.certificateCounts} base="certificates" />
           <Counts title="Auto certificates" counts={data.autoCounts} base="auto-certificates" />

@@ -9,10 +9,9 @@
  */
 import { useState } from 'preact/hooks';
 import { api, errorText } from '../api';
-import { AdminOnly } from '../components/admin-only';
 import { ErrorMessage } from '../components/alert';
 import { FieldError, focusFirstInvalid } from '../components/field';
-import { PageTitle } from '../components/page-title';
+import { EditResourcePage, NewResourcePage, FormActions } from '../components/resource-pages';
 import { TARGET_TYPES, targetTypeSpec, type TargetFieldSpec, type TargetTypeSpec } from '../deployment-target-types';
 import { fieldErrors } from '../field-errors';
 import type { DeploymentTarget } from '../resources';
@@ -355,10 +354,7 @@ function TargetForm({ target }: { target?: DeploymentTarget }) {
         <span>Enabled <span class="muted">— new versions are deployed here</span></span>
       </label>
 
-      <div class="actions">
-        <button type="submit" class="button button-primary" disabled={busy}>{busy ? 'Saving…' : editing ? 'Save changes' : 'Create deployment target'}</button>
-        <Link href={editing ? `/deployment-targets/${encodeURIComponent(target.id)}` : '/deployment-targets'} class="button">Cancel</Link>
-      </div>
+      <FormActions busy={busy} editing={editing} createLabel="Create deployment target" cancelHref={editing ? `/deployment-targets/${encodeURIComponent(target.id)}` : '/deployment-targets'} />
     </form>
   );
 }
@@ -366,23 +362,18 @@ function TargetForm({ target }: { target?: DeploymentTarget }) {
 /** /deployment-targets/new */
 export function TargetNewPage() {
   return (
-    <AdminOnly title="New deployment target">
-      <PageTitle title="New deployment target" />
-      <p class="breadcrumbs"><Link href="/deployment-targets">Deployment targets</Link></p>
+    <NewResourcePage title="New deployment target" base={{ href: '/deployment-targets', label: 'Deployment targets' }}>
       <TargetForm />
-    </AdminOnly>
+    </NewResourcePage>
   );
 }
 
 /** /deployment-targets/{id}/edit */
 export function TargetEditPage({ id }: { id: string }) {
   const { data, error } = useApi<DeploymentTarget>(`deployment-targets/${encodeURIComponent(id)}`);
-  const title = data ? `Change ${data.properties.name}` : 'Change deployment target';
   return (
-    <AdminOnly title={title}>
-      <PageTitle title={title} />
-      <p class="breadcrumbs"><Link href="/deployment-targets">Deployment targets</Link>{data ? <> › <Link href={`/deployment-targets/${encodeURIComponent(id)}`}>{data.properties.name}</Link></> : null}</p>
-      {data ? <TargetForm target={data} /> : error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
-    </AdminOnly>
+    <EditResourcePage base={{ href: '/deployment-targets', label: 'Deployment targets' }} id={id} kind="deployment target" name={data?.properties.name} error={error}>
+      {data ? <TargetForm target={data} /> : null}
+    </EditResourcePage>
   );
 }

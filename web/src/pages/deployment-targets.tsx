@@ -6,18 +6,22 @@
  */
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, errorText } from '../api';
+import { api } from '../api';
 import { AdminOnly } from '../components/admin-only';
 import { ErrorMessage, Notice } from '../components/alert';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import { ChangeLink, ConfirmButton, EnableToggle, StatusLine } from '../components/detail';
 import { DeploymentsSection } from '../components/deployments';
+import { DetailPlaceholder, Loading } from '../components/loading';
 import { PageTitle } from '../components/page-title';
+import { ResourceTable } from '../components/resource-table';
 import { DeploymentTabs } from '../components/section-tabs';
 import { StateBadge } from '../components/state-badge';
 import { PATH_SETTINGS, targetTypeTitle } from '../deployment-target-types';
 import type { Collection, DeploymentTarget } from '../resources';
 import { Link, navigate } from '../router';
 import { absolute } from '../time-format';
+import { useActions } from '../use-actions';
 import { useApi } from '../use-api';
 import { useAgents } from '../use-deployment-targets';
 
@@ -53,24 +57,19 @@ export function TargetsPage() {
       <DeploymentTabs />
       <p class="help">Where certificates go once issued or renewed: files on an agent's host, or — run by certkeeper itself — a server over SSH, a local script, a webhook or a Kubernetes Secret. An auto certificate lists its targets; <Link href="/deployments">Deployments</Link> follows each version to each of them.</p>
       <ErrorMessage>{error}</ErrorMessage>
-      {!data ? <p role="status" class="muted">Loading…</p> : (
-        <div class="table-wrap">
-          <table class="table">
-            <caption class="visually-hidden">Deployment targets</caption>
-            <thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Where</th><th scope="col">State</th><th scope="col">Credentials</th></tr></thead>
-            <tbody>
-              {items.length === 0 ? <tr><td colSpan={5} class="muted">No deployment target yet.</td></tr> : items.map((t) => (
-                <tr key={t.id}>
-                  <td><Link href={`/deployment-targets/${encodeURIComponent(t.id)}`}>{t.properties.name}</Link></td>
-                  <td class="nowrap">{t.properties.type}</td>
-                  <td class="truncate mono small" title={where(t, agents.name)}>{where(t, agents.name)}</td>
-                  <td><StateBadge state={t.metadata.state} /></td>
-                  <td class="small">{t.metadata.credentialsSet.length ? t.metadata.credentialsSet.join(', ') : <span class="muted">none</span>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {!data ? <Loading /> : (
+        <ResourceTable caption="Deployment targets"
+          columns={['Name', 'Type', 'Where', 'State', 'Credentials']}
+          items={items} empty="No deployment target yet."
+          row={(t) => (
+            <tr key={t.id}>
+              <td><Link href={`/deployment-targets/${encodeURIComponent(t.id)}`}>{t.properties.name}</Link></td>
+              <td class="nowrap">{t.properties.type}</td>
+              <td class="truncate mono small" title={where(t, agents.name)}>{where(t, agents.name)}</td>
+              <td><StateBadge state={t.metadata.state} /></td>
+              <td class="small">{t.metadata.credentialsSet.length ? t.metadata.credentialsSet.join(', ') : <span class="muted">none</span>}</td>
+            </tr>
+          )} />
       )}
     </AdminOnly>
   );
@@ -83,51 +82,32 @@ export function TargetPage({ id }: { id: string }) {
   const path = `deployment-targets/${encodeURIComponent(id)}`;
   const { data: t, error, reload } = useApi<DeploymentTarget>(path);
   const agents = useAgents();
-  const [busy, setBusy] = useState<Action | null>(null);
   const [confirm, setConfirm] = useState(false);
-  const [actionError, setActionError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const { busy, actionError, setActionError, done, setDone, perform } = useActions<Action>();
   if (!t) {
-    return (
-      <AdminOnly title="Deployment target">
-        <PageTitle title="Deployment target" />
-        {error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
-      </AdminOnly>
-    );
+    return <DetailPlaceholder title="Deployment target" error={error} admin />;
   }
   const m = t.metadata;
   const p = t.properties;
 
-  const run = async (action: Action) => {
-    setBusy(action);
-    setActionError(null);
-    setDone(null);
-    try {
-      if (action === 'delete') {
-        await api('DELETE', path);
-        setConfirm(false);
-        navigate('/deployment-targets');
-        return;
-      }
-      await api('PATCH', path, { properties: { enabled: action === 'enable' } });
-      setDone(action === 'enable' ? 'Enabled: new versions are deployed here.' : 'Disabled: no new deployments go here.');
-      await reload();
-    } catch (err) {
-      setActionError(errorText(err));
-    } finally {
-      setBusy(null);
+  const run = (action: Action) => perform(action, async () => {
+    if (action === 'delete') {
+      await api('DELETE', path);
+      setConfirm(false);
+      navigate('/deployment-targets');
+      return;
     }
-  };
+    await api('PATCH', path, { properties: { enabled: action === 'enable' } });
+    setDone(action === 'enable' ? 'Enabled: new versions are deployed here.' : 'Disabled: no new deployments go here.');
+    await reload();
+  });
 
   const agent = p.agent ? agents.byId.get(p.agent) : undefined;
   return (
     <AdminOnly title={p.name}>
       <PageTitle title={p.name} />
       <p class="breadcrumbs"><Link href="/deployment-targets">Deployment targets</Link></p>
-      <div class="status-line" aria-live="polite" aria-atomic="true">
-        <span class="visually-hidden">State: </span><StateBadge state={m.state} />
-        {m.message ? <span class="message">{m.message}</span> : null}
-      </div>
+      <StatusLine state={m.state} message={m.message} />
       <Notice tone="success">{done}</Notice>
       <div class="grid">
         <section class="panel" aria-labelledby="dt-settings-heading">
@@ -148,11 +128,9 @@ export function TargetPage({ id }: { id: string }) {
           </dl>
           <ErrorMessage>{confirm ? null : actionError}</ErrorMessage>
           <div class="actions">
-            {p.enabled
-              ? <button type="button" class="button" disabled={busy !== null} onClick={() => void run('disable')}>Disable</button>
-              : <button type="button" class="button" disabled={busy !== null} onClick={() => void run('enable')}>Enable</button>}
-            <Link href={`/deployment-targets/${encodeURIComponent(id)}/edit`} class="button">Change</Link>
-            <button type="button" class="button button-danger-outline" disabled={busy !== null} onClick={() => { setActionError(null); setConfirm(true); }}>Delete…</button>
+            <EnableToggle enabled={p.enabled} busy={busy !== null} onRun={(a) => void run(a)} />
+            <ChangeLink base="/deployment-targets" id={id} />
+            <ConfirmButton label="Delete…" disabled={busy !== null} onOpen={() => { setActionError(null); setConfirm(true); }} />
           </div>
         </section>
         <DeploymentsSection filter={{ target: id }} showVersion />

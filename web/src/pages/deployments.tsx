@@ -6,6 +6,7 @@
 import { query } from '../api';
 import { ErrorMessage } from '../components/alert';
 import { DeploymentTable, deploymentsBusy, useCertificateNames } from '../components/deployments';
+import { Loading } from '../components/loading';
 import { PageTitle } from '../components/page-title';
 import { DeploymentTabs } from '../components/section-tabs';
 import { Pager } from '../components/pager';
@@ -62,7 +63,7 @@ export function DeploymentsPage() {
         {filtered ? <button type="button" class="button button-link" onClick={() => navigate('/deployments')}>Clear filters</button> : null}
       </form>
       <ErrorMessage>{error}</ErrorMessage>
-      {!data ? <p role="status" class="muted">Loading…</p> : (
+      {!data ? <Loading /> : (
         <>
           <div aria-busy={loading}>
             <DeploymentTable items={data.items} versionName={versionName} onChanged={() => void reload()} />

@@ -7,14 +7,13 @@
  */
 import { useState } from 'preact/hooks';
 import { api, errorText } from '../api';
-import { AdminOnly } from '../components/admin-only';
 import { ErrorMessage } from '../components/alert';
 import { FieldError, focusFirstInvalid } from '../components/field';
-import { PageTitle } from '../components/page-title';
+import { EditResourcePage, NewResourcePage, FormActions } from '../components/resource-pages';
 import { DNS_PROVIDER_SPECS, dnsProviderSpec, type DnsFieldSpec, type DnsProviderSpec } from '../dns-providers';
 import { fieldErrors } from '../field-errors';
 import type { DnsZone } from '../resources';
-import { Link, navigate } from '../router';
+import { navigate } from '../router';
 import { useApi } from '../use-api';
 
 interface Values {
@@ -286,10 +285,7 @@ function ZoneForm({ zone }: { zone?: DnsZone }) {
         <span>Enabled <span class="muted">— certkeeper may write dns-01 records in this zone</span></span>
       </label>
 
-      <div class="actions">
-        <button type="submit" class="button button-primary" disabled={busy}>{busy ? 'Saving and checking…' : editing ? 'Save changes' : 'Create DNS zone'}</button>
-        <Link href={editing ? `/dns-zones/${encodeURIComponent(zone.id)}` : '/dns-zones'} class="button">Cancel</Link>
-      </div>
+      <FormActions busy={busy} busyLabel='Saving and checking…' editing={editing} createLabel="Create DNS zone" cancelHref={editing ? `/dns-zones/${encodeURIComponent(zone.id)}` : '/dns-zones'} />
     </form>
   );
 }
@@ -297,23 +293,18 @@ function ZoneForm({ zone }: { zone?: DnsZone }) {
 /** /dns-zones/new */
 export function DnsZoneNewPage() {
   return (
-    <AdminOnly title="New DNS zone">
-      <PageTitle title="New DNS zone" />
-      <p class="breadcrumbs"><Link href="/dns-zones">DNS zones</Link></p>
+    <NewResourcePage title="New DNS zone" base={{ href: '/dns-zones', label: 'DNS zones' }}>
       <ZoneForm />
-    </AdminOnly>
+    </NewResourcePage>
   );
 }
 
 /** /dns-zones/{id}/edit */
 export function DnsZoneEditPage({ id }: { id: string }) {
   const { data, error } = useApi<DnsZone>(`dns-zones/${encodeURIComponent(id)}`);
-  const title = data ? `Change ${data.properties.zoneName}` : 'Change DNS zone';
   return (
-    <AdminOnly title={title}>
-      <PageTitle title={title} />
-      <p class="breadcrumbs"><Link href="/dns-zones">DNS zones</Link>{data ? <> › <Link href={`/dns-zones/${encodeURIComponent(id)}`}>{data.properties.zoneName}</Link></> : null}</p>
-      {data ? <ZoneForm zone={data} /> : error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
-    </AdminOnly>
+    <EditResourcePage base={{ href: '/dns-zones', label: 'DNS zones' }} id={id} kind="DNS zone" name={data?.properties.zoneName} error={error}>
+      {data ? <ZoneForm zone={data} /> : null}
+    </EditResourcePage>
   );
 }

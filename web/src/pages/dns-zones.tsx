@@ -6,17 +6,21 @@
  */
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, errorText } from '../api';
+import { api } from '../api';
 import { AdminOnly } from '../components/admin-only';
 import { ErrorMessage, Notice } from '../components/alert';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import { ChangeLink, ConfirmButton, EnableToggle, StatusLine } from '../components/detail';
+import { DetailPlaceholder, Loading } from '../components/loading';
 import { PageTitle } from '../components/page-title';
+import { ResourceTable } from '../components/resource-table';
 import { StateBadge, stateLabel } from '../components/state-badge';
 import { When } from '../components/when';
 import { dnsProviderName } from '../dns-providers';
 import type { Collection, DnsZone } from '../resources';
 import { Link, navigate } from '../router';
 import { absolute } from '../time-format';
+import { useActions } from '../use-actions';
 import { useApi } from '../use-api';
 
 function settingValue(v: unknown): string {
@@ -34,23 +38,18 @@ export function DnsZonesPage() {
       <PageTitle title="DNS zones"><Link href="/dns-zones/new" class="button button-primary">New DNS zone</Link></PageTitle>
       <p class="help">The zones whose <code>_acme-challenge</code> TXT records certkeeper may write for dns-01, and how. A dns-01 auto certificate needs every name inside an enabled zone (or its <code>_acme-challenge</code> record delegated into one by CNAME).</p>
       <ErrorMessage>{error}</ErrorMessage>
-      {!data ? <p role="status" class="muted">Loading…</p> : (
-        <div class="table-wrap">
-          <table class="table">
-            <caption class="visually-hidden">DNS zones</caption>
-            <thead><tr><th scope="col">Zone</th><th scope="col">Provider</th><th scope="col">State</th><th scope="col">Last check</th></tr></thead>
-            <tbody>
-              {items.length === 0 ? <tr><td colSpan={4} class="muted">No DNS zone yet.</td></tr> : items.map((z) => (
-                <tr key={z.id}>
-                  <td><Link href={`/dns-zones/${encodeURIComponent(z.id)}`}>{z.properties.zoneName}</Link></td>
-                  <td><span title={dnsProviderName(z.properties.provider)}>{z.properties.provider}</span></td>
-                  <td><StateBadge state={z.metadata.state} /> <span class={z.metadata.state === 'FAILED' ? 'small bad break' : 'small muted break'}>{z.metadata.message}</span></td>
-                  <td class="nowrap"><When iso={z.metadata.lastCheck} /></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {!data ? <Loading /> : (
+        <ResourceTable caption="DNS zones"
+          columns={['Zone', 'Provider', 'State', 'Last check']}
+          items={items} empty="No DNS zone yet."
+          row={(z) => (
+            <tr key={z.id}>
+              <td><Link href={`/dns-zones/${encodeURIComponent(z.id)}`}>{z.properties.zoneName}</Link></td>
+              <td><span title={dnsProviderName(z.properties.provider)}>{z.properties.provider}</span></td>
+              <td><StateBadge state={z.metadata.state} /> <span class={z.metadata.state === 'FAILED' ? 'small bad break' : 'small muted break'}>{z.metadata.message}</span></td>
+              <td class="nowrap"><When iso={z.metadata.lastCheck} /></td>
+            </tr>
+          )} />
       )}
     </AdminOnly>
   );
@@ -62,53 +61,33 @@ type Action = 'check' | 'enable' | 'disable' | 'delete';
 export function DnsZonePage({ id }: { id: string }) {
   const path = `dns-zones/${encodeURIComponent(id)}`;
   const { data: z, error, reload } = useApi<DnsZone>(path);
-  const [busy, setBusy] = useState<Action | null>(null);
   const [confirm, setConfirm] = useState(false);
-  const [actionError, setActionError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const { busy, actionError, setActionError, done, setDone, perform } = useActions<Action>();
   if (!z) {
-    return (
-      <AdminOnly title="DNS zone">
-        <PageTitle title="DNS zone" />
-        {error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
-      </AdminOnly>
-    );
+    return <DetailPlaceholder title="DNS zone" error={error} admin />;
   }
   const m = z.metadata;
   const p = z.properties;
 
-  const run = async (action: Action) => {
-    setBusy(action);
-    setActionError(null);
-    setDone(null);
-    try {
-      if (action === 'delete') {
-        await api('DELETE', path);
-        navigate('/dns-zones');
-        return;
-      }
-      const after = action === 'check'
-        ? await api<DnsZone>('POST', `${path}/check`)
-        : await api<DnsZone>('PATCH', path, { properties: { enabled: action === 'enable' } });
-      setDone(`${action === 'check' ? 'Checked' : action === 'enable' ? 'Enabled and checked' : 'Disabled'}: ${stateLabel(after.metadata.state)}.`);
-      await reload();
-    } catch (err) {
-      setActionError(errorText(err));
-    } finally {
-      setBusy(null);
+  const run = (action: Action) => perform(action, async () => {
+    if (action === 'delete') {
+      await api('DELETE', path);
+      navigate('/dns-zones');
+      return;
     }
-  };
+    const after = action === 'check'
+      ? await api<DnsZone>('POST', `${path}/check`)
+      : await api<DnsZone>('PATCH', path, { properties: { enabled: action === 'enable' } });
+    setDone(`${action === 'check' ? 'Checked' : action === 'enable' ? 'Enabled and checked' : 'Disabled'}: ${stateLabel(after.metadata.state)}.`);
+    await reload();
+  });
 
   const settings = Object.entries(p.settings);
   return (
     <AdminOnly title={p.zoneName}>
       <PageTitle title={p.zoneName} />
       <p class="breadcrumbs"><Link href="/dns-zones">DNS zones</Link></p>
-      <div class="status-line" aria-live="polite" aria-atomic="true">
-        <span class="visually-hidden">State: </span><StateBadge state={m.state} />
-        {busy === 'check' || busy === 'enable' ? <span class="spinner" aria-hidden="true" /> : null}
-        {m.message ? <span class={m.state === 'FAILED' ? 'message bad' : 'message'}>{m.message}</span> : null}
-      </div>
+      <StatusLine state={m.state} message={m.message} spinning={busy === 'check' || busy === 'enable'} bad={m.state === 'FAILED'} />
       <Notice tone="success">{done}</Notice>
       <div class="grid">
         <section class="panel" aria-labelledby="dz-provider-heading">
@@ -137,11 +116,9 @@ export function DnsZonePage({ id }: { id: string }) {
           <ErrorMessage>{confirm ? null : actionError}</ErrorMessage>
           <div class="actions">
             <button type="button" class="button button-primary" disabled={busy !== null || !p.enabled} onClick={() => void run('check')}>{busy === 'check' ? 'Checking…' : 'Check now'}</button>
-            {p.enabled
-              ? <button type="button" class="button" disabled={busy !== null} onClick={() => void run('disable')}>Disable</button>
-              : <button type="button" class="button" disabled={busy !== null} onClick={() => void run('enable')}>{busy === 'enable' ? 'Enabling…' : 'Enable'}</button>}
-            <Link href={`/dns-zones/${encodeURIComponent(id)}/edit`} class="button">Change</Link>
-            <button type="button" class="button button-danger-outline" disabled={busy !== null} onClick={() => { setActionError(null); setConfirm(true); }}>Delete…</button>
+            <EnableToggle enabled={p.enabled} busy={busy !== null} enabling={busy === 'enable'} enablingLabel="Enabling…" onRun={(a) => void run(a)} />
+            <ChangeLink base="/dns-zones" id={id} />
+            <ConfirmButton label="Delete…" disabled={busy !== null} onOpen={() => { setActionError(null); setConfirm(true); }} />
           </div>
           <p class="help"><em>Check now</em> runs the provider's harmless check again, as every save does: {p.provider} must accept the stored settings and credentials.</p>
         </section>

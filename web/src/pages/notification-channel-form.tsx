@@ -9,13 +9,12 @@
  */
 import { useState } from 'preact/hooks';
 import { api, errorText } from '../api';
-import { AdminOnly } from '../components/admin-only';
 import { ErrorMessage } from '../components/alert';
 import { FieldError, focusFirstInvalid } from '../components/field';
-import { PageTitle } from '../components/page-title';
+import { EditResourcePage, NewResourcePage, FormActions } from '../components/resource-pages';
 import { fieldErrors } from '../field-errors';
 import type { Resource } from '../resources';
-import { Link, navigate } from '../router';
+import { navigate } from '../router';
 import { useApi } from '../use-api';
 
 /** A channel as the API shows it: credentials never, only which are set. */
@@ -301,10 +300,7 @@ function ChannelForm({ channel }: { channel?: Channel }) {
 
       <label class="choice"><input type="checkbox" checked={v.enabled} onChange={check('enabled')} /><span>Enabled <span class="muted">— a disabled channel receives nothing</span></span></label>
 
-      <div class="actions">
-        <button type="submit" class="button button-primary" disabled={busy}>{busy ? 'Saving…' : editing ? 'Save changes' : 'Create channel'}</button>
-        <Link href={editing ? `/notification-channels/${encodeURIComponent(channel.id)}` : '/notification-channels'} class="button">Cancel</Link>
-      </div>
+      <FormActions busy={busy} editing={editing} createLabel="Create channel" cancelHref={editing ? `/notification-channels/${encodeURIComponent(channel.id)}` : '/notification-channels'} />
     </form>
   );
 }
@@ -312,23 +308,18 @@ function ChannelForm({ channel }: { channel?: Channel }) {
 /** /notification-channels/new */
 export function ChannelNewPage() {
   return (
-    <AdminOnly title="New notification channel">
-      <PageTitle title="New notification channel" />
-      <p class="breadcrumbs"><Link href="/notification-channels">Notifications</Link></p>
+    <NewResourcePage title="New notification channel" base={{ href: '/notification-channels', label: 'Notifications' }}>
       <ChannelForm />
-    </AdminOnly>
+    </NewResourcePage>
   );
 }
 
 /** /notification-channels/{id}/edit */
 export function ChannelEditPage({ id }: { id: string }) {
   const { data, error } = useApi<Channel>(`notification-channels/${encodeURIComponent(id)}`);
-  const title = data ? `Change ${data.properties.name}` : 'Change channel';
   return (
-    <AdminOnly title={title}>
-      <PageTitle title={title} />
-      <p class="breadcrumbs"><Link href="/notification-channels">Notifications</Link>{data ? <> › <Link href={`/notification-channels/${encodeURIComponent(id)}`}>{data.properties.name}</Link></> : null}</p>
-      {data ? <ChannelForm channel={data} /> : error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
-    </AdminOnly>
+    <EditResourcePage base={{ href: '/notification-channels', label: 'Notifications' }} id={id} kind="channel" name={data?.properties.name} error={error}>
+      {data ? <ChannelForm channel={data} /> : null}
+    </EditResourcePage>
   );
 }

@@ -9,14 +9,18 @@ import { api, errorText, query } from '../api';
 import { AdminOnly } from '../components/admin-only';
 import { ErrorMessage, Notice } from '../components/alert';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import { ChangeLink, ConfirmButton, EnableToggle, StatusLine } from '../components/detail';
 import { CopyValue } from '../components/copy-button';
+import { DetailPlaceholder, Loading } from '../components/loading';
 import { PageTitle } from '../components/page-title';
 import { Pager } from '../components/pager';
+import { ResourceTable } from '../components/resource-table';
 import { StateBadge, stateLabel } from '../components/state-badge';
 import { When } from '../components/when';
 import type { Collection, Resource } from '../resources';
 import { Link, navigate } from '../router';
 import { absolute } from '../time-format';
+import { useActions } from '../use-actions';
 import { useApi } from '../use-api';
 import { generatedSecrets, type Channel } from './notification-channel-form';
 
@@ -55,25 +59,20 @@ export function ChannelsPage() {
       <PageTitle title="Notification channels"><Link href="/notification-channels/new" class="button button-primary">New channel</Link></PageTitle>
       <p class="help">Where certkeeper sends events — expiry alerts, failed renewals, revocations — by e-mail or webhook (docs/notifications.md).</p>
       <ErrorMessage>{error}</ErrorMessage>
-      {!data ? <p role="status" class="muted">Loading…</p> : (
-        <div class="table-wrap">
-          <table class="table">
-            <caption class="visually-hidden">Notification channels</caption>
-            <thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Sends to</th><th scope="col">Events</th><th scope="col">State</th><th scope="col">Last delivery</th></tr></thead>
-            <tbody>
-              {items.length === 0 ? <tr><td colSpan={6} class="muted">No channel yet.</td></tr> : items.map((c) => (
-                <tr key={c.id}>
-                  <td><Link href={`/notification-channels/${encodeURIComponent(c.id)}`}>{c.properties.name}</Link></td>
-                  <td class="nowrap">{kind(c)}</td>
-                  <td class="truncate" title={destination(c)}>{destination(c)}</td>
-                  <td class="small">{c.properties.events.join(', ')}{c.properties.digest.enabled ? <span class="tag">digest {String(c.properties.digest.hour).padStart(2, '0')}:00 UTC</span> : null}</td>
-                  <td><StateBadge state={c.metadata.state} /></td>
-                  <td class="nowrap"><When iso={c.metadata.lastDeliveryAt} /></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {!data ? <Loading /> : (
+        <ResourceTable caption="Notification channels"
+          columns={['Name', 'Type', 'Sends to', 'Events', 'State', 'Last delivery']}
+          items={items} empty="No channel yet."
+          row={(c) => (
+            <tr key={c.id}>
+              <td><Link href={`/notification-channels/${encodeURIComponent(c.id)}`}>{c.properties.name}</Link></td>
+              <td class="nowrap">{kind(c)}</td>
+              <td class="truncate" title={destination(c)}>{destination(c)}</td>
+              <td class="small">{c.properties.events.join(', ')}{c.properties.digest.enabled ? <span class="tag">digest {String(c.properties.digest.hour).padStart(2, '0')}:00 UTC</span> : null}</td>
+              <td><StateBadge state={c.metadata.state} /></td>
+              <td class="nowrap"><When iso={c.metadata.lastDeliveryAt} /></td>
+            </tr>
+          )} />
       )}
     </AdminOnly>
   );
@@ -98,26 +97,21 @@ function Deliveries({ id }: { id: string }) {
         <p class="help">One delivery per event the channel receives, retried with backoff; a test message is not one.</p>
       </div>
       <ErrorMessage>{error}</ErrorMessage>
-      {!data ? <p role="status" class="muted">Loading…</p> : (
+      {!data ? <Loading /> : (
         <>
-          <div class="table-wrap">
-            <table class="table table-stack" data-testid="deliveries">
-              <caption class="visually-hidden">Deliveries</caption>
-              <thead><tr><th scope="col">Created</th><th scope="col">Event</th><th scope="col">State</th><th scope="col">Attempts</th><th scope="col">Last answer</th><th scope="col">Detail</th></tr></thead>
-              <tbody>
-                {data.items.length === 0 ? <tr><td colSpan={6} class="muted">No deliveries{state ? ` in state ${stateLabel(state)}` : ' yet'}.</td></tr> : data.items.map((d) => (
-                  <tr key={d.id}>
-                    <td class="nowrap"><When iso={d.metadata.createdDate} /></td>
-                    <td><code>{d.properties.eventType}</code>{d.properties.event ? <span class="muted small"> #{d.properties.event}</span> : null}</td>
-                    <td><StateBadge state={d.metadata.state} /></td>
-                    <td>{d.properties.attempts}</td>
-                    <td>{d.properties.lastStatus ?? <span class="muted">—</span>}</td>
-                    <td class={d.metadata.state === 'FAILED' ? 'small bad break' : 'small muted break'}>{d.metadata.message}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <ResourceTable caption="Deliveries" tableClass="table-stack" testId="deliveries"
+            columns={['Created', 'Event', 'State', 'Attempts', 'Last answer', 'Detail']}
+            items={data.items} empty={<>No deliveries{state ? ` in state ${stateLabel(state)}` : ' yet'}.</>}
+            row={(d) => (
+              <tr key={d.id}>
+                <td class="nowrap"><When iso={d.metadata.createdDate} /></td>
+                <td><code>{d.properties.eventType}</code>{d.properties.event ? <span class="muted small"> #{d.properties.event}</span> : null}</td>
+                <td><StateBadge state={d.metadata.state} /></td>
+                <td>{d.properties.attempts}</td>
+                <td>{d.properties.lastStatus ?? <span class="muted">—</span>}</td>
+                <td class={d.metadata.state === 'FAILED' ? 'small bad break' : 'small muted break'}>{d.metadata.message}</td>
+              </tr>
+            )} />
           <Pager offset={data.offset} limit={data.limit} total={data.total} onChange={(offset, limit) => setPage({ offset, limit })} />
         </>
       )}
@@ -136,46 +130,30 @@ export function ChannelPage({ id }: { id: string }) {
     generatedSecrets.delete(id);
     return s;
   });
-  const [busy, setBusy] = useState<Action | null>(null);
   const [confirm, setConfirm] = useState(false);
-  const [actionError, setActionError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const { busy, actionError, setActionError, done, setDone, perform } = useActions<Action>();
   if (!c) {
-    return (
-      <AdminOnly title="Notification channel">
-        <PageTitle title="Notification channel" />
-        {error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
-      </AdminOnly>
-    );
+    return <DetailPlaceholder title="Notification channel" error={error} admin />;
   }
   const m = c.metadata;
   const p = c.properties;
   const s = p.settings;
 
-  const run = async (action: Action) => {
-    setBusy(action);
-    setActionError(null);
-    setDone(null);
-    try {
-      if (action === 'delete') {
-        await api('DELETE', path);
-        navigate('/notification-channels');
-        return;
-      }
-      if (action === 'test') {
-        const r = await api<{ delivered: boolean; status?: number; detail: string }>('POST', `${path}/test`);
-        setDone(`Test message delivered: ${r.detail}.`);
-      } else {
-        await api('PATCH', path, { properties: { enabled: action === 'enable' } });
-        setDone(action === 'enable' ? 'Enabled.' : 'Disabled: the channel receives nothing until enabled again.');
-      }
-      await reload();
-    } catch (err) {
-      setActionError(action === 'test' ? `Test failed: ${errorText(err)}` : errorText(err));
-    } finally {
-      setBusy(null);
+  const run = (action: Action) => perform(action, async () => {
+    if (action === 'delete') {
+      await api('DELETE', path);
+      navigate('/notification-channels');
+      return;
     }
-  };
+    if (action === 'test') {
+      const r = await api<{ delivered: boolean; status?: number; detail: string }>('POST', `${path}/test`);
+      setDone(`Test message delivered: ${r.detail}.`);
+    } else {
+      await api('PATCH', path, { properties: { enabled: action === 'enable' } });
+      setDone(action === 'enable' ? 'Enabled.' : 'Disabled: the channel receives nothing until enabled again.');
+    }
+    await reload();
+  }, (err) => (action === 'test' ? `Test failed: ${errorText(err)}` : errorText(err)));
 
   return (
     <AdminOnly title={p.name}>
@@ -188,10 +166,7 @@ export function ChannelPage({ id }: { id: string }) {
           <p><button type="button" class="button button-small" onClick={() => setSecret(null)}>I have copied it</button></p>
         </div>
       ) : null}
-      <div class="status-line" aria-live="polite" aria-atomic="true">
-        <span class="visually-hidden">State: </span><StateBadge state={m.state} />
-        {m.message ? <span class="message">{m.message}</span> : null}
-      </div>
+      <StatusLine state={m.state} message={m.message} />
       <div class="grid">
         <section class="panel" aria-labelledby="nc-settings-heading">
           <h2 id="nc-settings-heading">Settings</h2>
@@ -224,11 +199,9 @@ export function ChannelPage({ id }: { id: string }) {
           <ErrorMessage>{confirm ? null : actionError}</ErrorMessage>
           <div class="actions">
             <button type="button" class="button button-primary" disabled={busy !== null} onClick={() => void run('test')}>{busy === 'test' ? 'Sending…' : 'Send test'}</button>
-            {p.enabled
-              ? <button type="button" class="button" disabled={busy !== null} onClick={() => void run('disable')}>Disable</button>
-              : <button type="button" class="button" disabled={busy !== null} onClick={() => void run('enable')}>Enable</button>}
-            <Link href={`/notification-channels/${encodeURIComponent(id)}/edit`} class="button">Change</Link>
-            <button type="button" class="button button-danger-outline" disabled={busy !== null} onClick={() => { setActionError(null); setConfirm(true); }}>Delete…</button>
+            <EnableToggle enabled={p.enabled} busy={busy !== null} onRun={(a) => void run(a)} />
+            <ChangeLink base="/notification-channels" id={id} />
+            <ConfirmButton label="Delete…" disabled={busy !== null} onOpen={() => { setActionError(null); setConfirm(true); }} />
           </div>
         </section>
         <Deliveries id={id} />

@@ -10,8 +10,12 @@ import { api, errorText } from '../api';
 import { AdminOnly } from '../components/admin-only';
 import { ErrorMessage } from '../components/alert';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import { ConfirmButton, StatusLine } from '../components/detail';
 import { FieldError, invalidProps } from '../components/field';
+import { DetailPlaceholder, Loading } from '../components/loading';
 import { PageTitle } from '../components/page-title';
+import { EditResourcePage } from '../components/resource-pages';
+import { ResourceTable } from '../components/resource-table';
 import { StateBadge } from '../components/state-badge';
 import { fieldErrors } from '../field-errors';
 import type { Collection, Resource } from '../resources';
@@ -35,22 +39,18 @@ export function ProvidersPage() {
       <PageTitle title="Providers"><Link href="/providers/new" class="button button-primary">New provider</Link></PageTitle>
       <p class="help">A provider is an ACME account with one CA; auto certificates name the provider that issues them.</p>
       <ErrorMessage>{error}</ErrorMessage>
-      {!data ? <p role="status" class="muted">Loading…</p> : (
-        <div class="table-wrap">
-          <table class="table">
-            <thead><tr><th scope="col">Name</th><th scope="col">State</th><th scope="col">Directory</th><th scope="col">Contact</th></tr></thead>
-            <tbody>
-              {data.items.length === 0 ? <tr><td colSpan={4} class="muted">No provider yet.</td></tr> : data.items.map((p) => (
-                <tr key={p.id}>
-                  <td><Link href={`/providers/${encodeURIComponent(p.id)}`}>{p.properties.name}</Link></td>
-                  <td><StateBadge state={p.metadata.state} /></td>
-                  <td class="truncate" title={p.properties.server}>{p.properties.server}</td>
-                  <td>{p.properties.email ?? <span class="muted">—</span>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {!data ? <Loading /> : (
+        <ResourceTable 
+          columns={['Name', 'State', 'Directory', 'Contact']}
+          items={data.items} empty="No provider yet."
+          row={(p) => (
+            <tr key={p.id}>
+              <td><Link href={`/providers/${encodeURIComponent(p.id)}`}>{p.properties.name}</Link></td>
+              <td><StateBadge state={p.metadata.state} /></td>
+              <td class="truncate" title={p.properties.server}>{p.properties.server}</td>
+              <td>{p.properties.email ?? <span class="muted">—</span>}</td>
+            </tr>
+          )} />
       )}
     </AdminOnly>
   );
@@ -149,12 +149,7 @@ export function ProviderPage({ id }: { id: string }) {
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   if (!p) {
-    return (
-      <AdminOnly title="Provider">
-        <PageTitle title="Provider" />
-        {error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
-      </AdminOnly>
-    );
+    return <DetailPlaceholder title="Provider" error={error} admin />;
   }
   const remove = async () => {
     setBusy(true);
@@ -173,11 +168,7 @@ export function ProviderPage({ id }: { id: string }) {
     <AdminOnly title={pr.name}>
       <PageTitle title={pr.name} />
       <p class="breadcrumbs"><Link href="/providers">Providers</Link></p>
-      <div class="status-line" aria-live="polite" aria-atomic="true">
-        <span class="visually-hidden">State: </span><StateBadge state={m.state} />
-        {m.state === 'PROVISIONING' ? <span class="spinner" aria-hidden="true" /> : null}
-        {m.message ? <span class={m.state === 'FAILED' ? 'message bad' : 'message'}>{m.message}</span> : null}
-      </div>
+      <StatusLine state={m.state} message={m.message} spinning={m.state === 'PROVISIONING'} bad={m.state === 'FAILED'} />
       <div class="grid">
         <section class="panel panel-wide" aria-labelledby="pv-facts-heading">
           <h2 id="pv-facts-heading">Account</h2>
@@ -199,7 +190,7 @@ export function ProviderPage({ id }: { id: string }) {
           <ErrorMessage>{confirm ? null : actionError}</ErrorMessage>
           <div class="actions">
             <Link href={`/providers/${encodeURIComponent(id)}/edit`} class="button">Change</Link>
-            <button type="button" class="button button-danger-outline" onClick={() => { setActionError(null); setConfirm(true); }}>Delete…</button>
+            <ConfirmButton label="Delete…" onOpen={() => { setActionError(null); setConfirm(true); }} />
           </div>
         </section>
       </div>
@@ -281,12 +272,9 @@ function ProviderEditForm({ p }: { p: ProviderDetail }) {
 /** /providers/{id}/edit */
 export function ProviderEditPage({ id }: { id: string }) {
   const { data, error } = useApi<ProviderDetail>(`providers/${encodeURIComponent(id)}`);
-  const title = data ? `Change ${data.properties.name}` : 'Change provider';
   return (
-    <AdminOnly title={title}>
-      <PageTitle title={title} />
-      <p class="breadcrumbs"><Link href="/providers">Providers</Link>{data ? <> › <Link href={`/providers/${encodeURIComponent(id)}`}>{data.properties.name}</Link></> : null}</p>
-      {data ? <ProviderEditForm p={data} /> : error ? <ErrorMessage>{error}</ErrorMessage> : <p role="status" class="muted">Loading…</p>}
-    </AdminOnly>
+    <EditResourcePage base={{ href: '/providers', label: 'Providers' }} id={id} kind="provider" name={data?.properties.name} error={error}>
+      {data ? <ProviderEditForm p={data} /> : null}
+    </EditResourcePage>
   );
 }

@@ -9,7 +9,9 @@ import { ErrorMessage } from '../components/alert';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { CopyValue } from '../components/copy-button';
 import { FieldError, invalidProps } from '../components/field';
+import { Loading } from '../components/loading';
 import { PageTitle } from '../components/page-title';
+import { ResourceTable } from '../components/resource-table';
 import { StateBadge } from '../components/state-badge';
 import { When } from '../components/when';
 import { fieldErrors } from '../field-errors';
@@ -122,26 +124,21 @@ export function TokensPage() {
         </form>
       </section>
       <ErrorMessage>{error}</ErrorMessage>
-      {!data ? <p role="status" class="muted">Loading…</p> : (
-        <div class="table-wrap">
-          <table class="table">
-            <caption class="visually-hidden">API tokens</caption>
-            <thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">State</th><th scope="col">Expires</th><th scope="col">Last used</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-            <tbody>
-              {data.items.length === 0 ? <tr><td colSpan={7} class="muted">No tokens.</td></tr> : data.items.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.properties.name}</td>
-                  <td>{t.properties.role}{t.properties.scope ? <span class="muted small"> ({t.properties.scope.autoCertificates.join(', ')}{t.properties.scope.includePrivateKey ? ', with key' : ''})</span> : null}</td>
-                  <td><StateBadge state={t.metadata.state} /></td>
-                  <td class="nowrap">{t.properties.expiresAt ? <When iso={t.properties.expiresAt} expiry /> : <span class="muted">never</span>}</td>
-                  <td class="nowrap">{t.metadata.lastUsedDate ? <When iso={t.metadata.lastUsedDate} /> : <span class="muted">never</span>}</td>
-                  <td class="nowrap"><When iso={t.metadata.createdDate} /> <span class="muted small">by {t.metadata.createdBy}</span></td>
-                  <td><button type="button" class="button button-small button-danger-outline" aria-label={`Revoke ${t.properties.name}`} onClick={() => { setRevokeError(null); setRevoking(t); }}>Revoke…</button></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {!data ? <Loading /> : (
+        <ResourceTable caption="API tokens"
+          columns={['Name', 'Role', 'State', 'Expires', 'Last used', 'Created', <th scope="col"><span class="visually-hidden">Actions</span></th>]}
+          items={data.items} empty="No tokens."
+          row={(t) => (
+            <tr key={t.id}>
+              <td>{t.properties.name}</td>
+              <td>{t.properties.role}{t.properties.scope ? <span class="muted small"> ({t.properties.scope.autoCertificates.join(', ')}{t.properties.scope.includePrivateKey ? ', with key' : ''})</span> : null}</td>
+              <td><StateBadge state={t.metadata.state} /></td>
+              <td class="nowrap">{t.properties.expiresAt ? <When iso={t.properties.expiresAt} expiry /> : <span class="muted">never</span>}</td>
+              <td class="nowrap">{t.metadata.lastUsedDate ? <When iso={t.metadata.lastUsedDate} /> : <span class="muted">never</span>}</td>
+              <td class="nowrap"><When iso={t.metadata.createdDate} /> <span class="muted small">by {t.metadata.createdBy}</span></td>
+              <td><button type="button" class="button button-small button-danger-outline" aria-label={`Revoke ${t.properties.name}`} onClick={() => { setRevokeError(null); setRevoking(t); }}>Revoke…</button></td>
+            </tr>
+          )} />
       )}
       <ConfirmDialog open={revoking !== null} title="Revoke this token?" confirmLabel="Revoke" danger onConfirm={() => void revoke()} onCancel={() => setRevoking(null)}>
         <p>Every call with the token <strong>{revoking?.properties.name}</strong> is refused from now on.</p>

@@ -10,6 +10,7 @@ import { ErrorMessage, Notice } from '../components/alert';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { CopyValue } from '../components/copy-button';
 import { FieldError, invalidProps } from '../components/field';
+import { Loading } from '../components/loading';
 import { PageTitle } from '../components/page-title';
 import { StateBadge } from '../components/state-badge';
 import { When } from '../components/when';
@@ -119,7 +120,7 @@ export function UsersPage() {
       </section>
       <ErrorMessage>{error ?? rowError}</ErrorMessage>
       <Notice tone="success">{rowDone}</Notice>
-      {!data ? <p role="status" class="muted">Loading…</p> : (
+      {!data ? <Loading /> : (
         <div class="table-wrap">
           <table class="table">
             <caption class="visually-hidden">Users</caption>

@@ -391,7 +391,7 @@ async function runOrder(ctx: Context, job: Job, ac: AutoCertificateRow, provider
       }
     }
     if (current.status === 'processing' || current.status === 'ready') {
-      current = await waitOrder(client, orderUrl, ['valid', 'invalid'], ISSUANCE_TIMEOUT_MS, signal, FIRST_POLL_DELAY_MS);
+      current = await waitOrder(client, orderUrl, ['valid', 'invalid'], ISSUANCE_TIMEOUT_MS, signal, 'issuance');
     }
     if (current.status === 'invalid') throw new IssuanceFailure(`the CA refused to issue: ${current.error?.detail ?? 'order became invalid'}`);
     if (current.status !== 'valid' || !current.certificate) throw new IssuanceFailure(`unexpected order status ${current.status} after finalize`);
@@ -408,14 +408,15 @@ async function runOrder(ctx: Context, job: Job, ac: AutoCertificateRow, provider
   return 'issued';
 }
 
-async function waitOrder(client: AcmeClient, url: string, targets: string[], timeoutMs: number, signal: AbortSignal, firstPollDelayMs?: number) {
-  return client.waitForOrder(url, targets as any, { timeoutMs, ...(firstPollDelayMs ? { firstPollDelayMs } : {}) }, signal);
+async function waitOrder(client: AcmeClient, url: string, targets: string[], timeoutMs: number, signal: AbortSignal, learn?: 'validation' | 'issuance') {
+  return client.waitForOrder(url, targets as any, { timeoutMs, ...(learn ? { learn, firstPollDelayMs: FIRST_POLL_DELAY_MS } : {}) }, signal);
 }
 
 /**
- * How long after telling the CA something (a challenge is ready, the CSR) the first look waits:
- * the CA cannot have finished at once, and an early look only costs a request. Later looks back off
- * from the client's polling interval, and honour Retry-After.
+ * How long after telling the CA something (a challenge is ready, the CSR) the first look waits
+ * until the client has learned how long this CA takes (WaitOptions.learn): the CA cannot have
+ * finished at once, and an early look only costs a request. Later looks back off, and honour
+ * Retry-After.
  */
 const FIRST_POLL_DELAY_MS = 40;
 
@@ -427,9 +428,9 @@ const FIRST_POLL_DELAY_MS = 40;
  */
 async function waitValidated(client: AcmeClient, orderUrl: string, order: AcmeOrder, signal: AbortSignal): Promise<AcmeOrder> {
   const [only, ...others] = order.authorizations;
-  if (!only || others.length > 0) return waitOrder(client, orderUrl, ['ready', 'processing', 'valid', 'invalid'], VALIDATION_TIMEOUT_MS, signal, FIRST_POLL_DELAY_MS);
+  if (!only || others.length > 0) return waitOrder(client, orderUrl, ['ready', 'processing', 'valid', 'invalid'], VALIDATION_TIMEOUT_MS, signal, 'validation');
   try {
-    await client.waitForAuthorization(only, { timeoutMs: VALIDATION_TIMEOUT_MS, firstPollDelayMs: FIRST_POLL_DELAY_MS }, signal);
+    await client.waitForAuthorization(only, { timeoutMs: VALIDATION_TIMEOUT_MS, firstPollDelayMs: FIRST_POLL_DELAY_MS, learn: 'validation' }, signal);
   } catch (err) {
     if (err instanceof AcmeValidationError) return { ...order, status: 'invalid' };
     throw err;

@@ -120,3 +120,35 @@ test('a moved endpoint (404) refreshes the directory once and retries', async ()
   assert.equal(url, `${BASE}/order/9`);
   assert.equal(dirVersion, 2);
 });
+
+test('a learned wait: after a few orders the first look goes out just before the CA typically finishes, and takes one request', async () => {
+  // A CA that finishes each order 120 ms after the wait starts.
+  let readyAt = 0;
+  const http = fakeHttp((req) => {
+    const nonce = { 'Replay-Nonce': `n${Math.random().toString(36).slice(2)}` };
+    if (req.method === 'GET') return { status: 200, json: fakeDirectory(BASE) };
+    if (req.method === 'HEAD') return { status: 200, headers: nonce };
+    return { status: 200, headers: nonce, json: order(Date.now() >= readyAt ? 'valid' : 'processing') };
+  });
+  const c = await client(http, { pollIntervalMs: 10, pollBackoff: 2 });
+  const polls: number[] = [];
+  const times: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const before = http.requests.length;
+    const t0 = Date.now();
+    readyAt = t0 + 120;
+    await c.waitForOrder(`${BASE}/order/1`, ['valid'], { learn: 'issuance', firstPollDelayMs: 10 });
+    times.push(Date.now() - t0);
+    polls.push(http.requests.length - before);
+  }
+  // The first wait knows nothing: 10 ms, then 10, 20, 40, 80 ms pauses until it sees the order valid.
+  assert.ok(polls[0]! >= 4, `first wait: ${polls[0]} requests`);
+  // Later waits start near the learned time: a couple of requests at most, and no slower.
+  assert.ok(polls.slice(3).every((n) => n <= 3), `later waits: ${polls.join(', ')} requests`);
+  assert.ok(times.slice(3).every((ms) => ms < 200), `later waits: ${times.join(', ')} ms`);
+  // Another kind of wait learns on its own.
+  readyAt = Date.now() + 5;
+  const before = http.requests.length;
+  await c.waitForOrder(`${BASE}/order/1`, ['valid'], { learn: 'validation', firstPollDelayMs: 10 });
+  assert.equal(http.requests.length - before, 1, 'validation waits have not learned issuance\'s 120 ms');
+});

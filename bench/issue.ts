@@ -2,25 +2,22 @@
  * bench/issue — certkeeper's issuance speed against the Debian `lego` client, on one local Pebble
  * in one run. See bench/README.md. Run: `npm run bench:issue -- --n 10`.
  */
-import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, release } from 'node:os';
-import { join } from 'node:path';
+import { cpus, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { startPebble, type PebbleHandle } from '../test/harness/pebble.js';
 import { freePort } from '../test/harness/ports.js';
-import { startServeProcess, type ServeProcess } from '../test/harness/serve-process.js';
 import { ENDPOINTS, countRequests, diffCounts, settledCounts, total, type RequestCounts } from './lib/acme-log.js';
-import { CertkeeperApi, issueBurst, issueOne, POLL_MS } from './lib/certkeeper.js';
-import { GNU_TIME, cpuMs, killGroup, memoryKiB, runMeasured, runningGroups, type MeasuredRun } from './lib/proc.js';
+import { issueBurst, issueOne, POLL_MS, startCertkeeper } from './lib/certkeeper.js';
+import { ensureBuilt, packageVersion } from './lib/environment.js';
+import { log, onCleanup, runBenchmark, signal } from './lib/interrupts.js';
+import { createLego } from './lib/peers/lego.js';
+import { GNU_TIME, cpuMs, memoryKiB, type MeasuredRun } from './lib/proc.js';
 import { fmt, ratio, table } from './lib/report.js';
+import { writeResults } from './lib/results.js';
 import { summarize, type Summary } from './lib/stats.js';
 
-const ROOT = join(import.meta.dirname, '..');
 const USAGE = `usage: npm run bench:issue -- [--n N] [--nonce-reject PERCENT] [--timeout SECONDS] [--only certkeeper|lego]
 
   --n N                  certificates per measured phase (default 20)
@@ -116,84 +113,11 @@ interface LegoResults {
 const MiB = (kib: number | undefined): number | undefined => (kib === undefined ? undefined : kib / 1024);
 
 // ---------------------------------------------------------------------------------------------
-// Interrupts and cleanup
-
-const abort = new AbortController();
-const signal = abort.signal;
-let interrupts = 0;
-function onSignal(sig: NodeJS.Signals): void {
-  interrupts++;
-  if (interrupts > 1) {
-    console.error(`\n${sig} again: exiting now`);
-    process.exit(130); // the harness's exit hooks SIGKILL Pebble and the server
-  }
-  console.error(`\n${sig}: stopping the benchmark and everything it started …`);
-  for (const child of runningGroups) killGroup(child);
-  abort.abort(new Error(`interrupted by ${sig}`));
-}
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-
-/** Undo steps, run in reverse order in `finally`. */
-const cleanups: { what: string; run: () => Promise<void> }[] = [];
-async function cleanupAll(): Promise<void> {
-  while (cleanups.length > 0) {
-    const c = cleanups.pop()!;
-    const t0 = performance.now();
-    try {
-      await c.run();
-      if (signal.aborted) log(`stopped/removed: ${c.what} (${fmt((performance.now() - t0) / 1000, 1)} s)`);
-    } catch (err) {
-      console.error(`cleanup (${c.what}) failed: ${String(err)}`);
-    }
-  }
-}
-
-/** SIGTERM, then SIGKILL if the server has not exited after 10 s (3 s once interrupted). */
-async function stopServer(proc: ServeProcess): Promise<void> {
-  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  const stopped = proc.stop();
-  const inTime = await Promise.race([stopped.then(() => true), sleep(signal.aborted ? 3_000 : 10_000, undefined, { ref: false }).then(() => false)]);
-  if (!inTime) {
-    log('certkeeper: server did not exit after SIGTERM; sending SIGKILL');
-    await proc.kill();
-  }
-}
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-// ---------------------------------------------------------------------------------------------
 // certkeeper
 
 async function benchCertkeeper(opts: Options, pebble: PebbleHandle, httpPort: number, runId: string): Promise<CertkeeperResults> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'certkeeper-bench-data-'));
-  cleanups.push({ what: 'certkeeper data dir', run: () => rm(dataDir, { recursive: true, force: true }) });
-  const apiPort = await freePort();
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const token = randomBytes(24).toString('hex');
-  log(`certkeeper: starting the server (API ${apiUrl}, http-01 on 127.0.0.1:${httpPort}) …`);
-  const proc = await startServeProcess({
-    CERTKEEPER_DATA_DIR: dataDir,
-    CERTKEEPER_LISTEN: `127.0.0.1:${apiPort}`,
-    CERTKEEPER_HTTP01_LISTEN: `127.0.0.1:${httpPort}`,
-    CERTKEEPER_ADMIN_TOKEN: token,
-    CERTKEEPER_ALLOW_PRIVATE_ADDRESSES: '1',
-    CERTKEEPER_LOG_LEVEL: 'warn',
-    // Every benchmark certificate is under bench.test: the local budgets would stop the run.
-    CERTKEEPER_RATE_BUDGET_PER_DOMAIN: '100000',
-    CERTKEEPER_RATE_BUDGET_PER_NAME_SET: '100000',
-    // A developer's exported settings must not point the server elsewhere: '' means "unset" here.
-    CERTKEEPER_ADMIN_TOKEN_FILE: '',
-    CERTKEEPER_DATABASE_URL: '',
-    CERTKEEPER_DATABASE_URL_FILE: '',
-    CERTKEEPER_MASTER_KEY: '',
-    CERTKEEPER_MASTER_KEY_FILE: '',
-  }, apiUrl);
-  cleanups.push({ what: 'certkeeper server', run: () => stopServer(proc) });
-  const pid = proc.child.pid!;
-  const api = new CertkeeperApi(apiUrl, token, signal);
+  const server = await startCertkeeper(httpPort, signal);
+  const { proc, pid, api } = server;
   const excluded: Excluded[] = [];
   const modes: ModeResult[] = [];
   try {
@@ -267,40 +191,22 @@ async function benchCertkeeper(opts: Options, pebble: PebbleHandle, httpPort: nu
     throw err;
   } finally {
     // Free the http-01 port for lego.
-    const t0 = performance.now();
-    await stopServer(proc);
-    log(`certkeeper: server stopped in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    await server.stop();
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // lego
 
-const PROXY_VARIABLES = /^(?:https?_proxy|all_proxy|no_proxy|ftp_proxy)$/i;
-
 async function benchLego(opts: Options, pebble: PebbleHandle, httpPort: number, runId: string): Promise<LegoResults> {
-  const legoDir = await mkdtemp(join(tmpdir(), 'certkeeper-bench-lego-'));
-  cleanups.push({ what: 'lego dir', run: () => rm(legoDir, { recursive: true, force: true }) });
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!PROXY_VARIABLES.test(k) && !k.startsWith('LEGO_')) env[k] = v;
-  env.LEGO_CA_CERTIFICATES = pebble.tlsCaFile;
-
-  const check = (r: MeasuredRun, what: string): MeasuredRun => {
-    if (r.exitCode !== 0) throw new Error(`lego ${what} failed (exit ${r.exitCode ?? r.signal}):\n${r.output.slice(-3000)}`);
-    return r;
-  };
-  const run = async (domain: string): Promise<MeasuredRun> => {
-    const r = check(await runMeasured('lego', [
-      '--server', pebble.directoryUrl, '--email', 'bench@example.com', '--accept-tos', '--path', legoDir,
-      '--key-type', 'ec256', '--http', '--http.port', `127.0.0.1:${httpPort}`, '--domains', domain, 'run',
-    ], env, opts.timeoutMs, signal), domain);
-    if (!existsSync(join(legoDir, 'certificates', `${domain}.crt`))) throw new Error(`lego exited 0 but wrote no certificate for ${domain}:\n${r.output.slice(-2000)}`);
-    return r;
-  };
+  const lego = await createLego({
+    directoryUrl: pebble.directoryUrl, caFile: pebble.tlsCaFile, httpPort, webroot: '', dns: undefined, timeoutMs: opts.timeoutMs, signal,
+  });
+  const run = (domain: string): Promise<MeasuredRun> => lego.issue(domain, 'http-01', 'standalone', 0);
 
   // Process start of lego alone (the `lego --version` wall time), for context.
   const startTimes: number[] = [];
-  for (let i = 0; i < 5; i++) startTimes.push(check(await runMeasured('lego', ['--version'], env, 10_000, signal), '--version').wallMs);
+  for (let i = 0; i < 5; i++) startTimes.push((await lego.startOnly()).wallMs);
 
   // Warm-up: account registration + first certificate, excluded.
   let before = await settledCounts(pebble, signal);
@@ -407,25 +313,6 @@ function report(opts: Options, ck: CertkeeperResults | undefined, lego: LegoResu
   return out.join('\n');
 }
 
-function versionOf(pkg: string): string {
-  try {
-    return execFileSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-async function ensureBuilt(): Promise<void> {
-  log('bench: node scripts/ensure-built.mjs …');
-  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'ensure-built.mjs')], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (c) => resolve(c));
-  });
-  signal.throwIfAborted();
-  if (code !== 0) throw new Error(`scripts/ensure-built.mjs failed (exit ${code}); if someone's src/ change is half-done, retry in a few minutes`);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Main
 
@@ -433,14 +320,14 @@ async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   const startedAt = new Date();
   const runId = randomBytes(3).toString('hex');
-  await ensureBuilt();
+  await ensureBuilt(signal);
 
   const httpPort = await freePort();
   const pebbleEnv: Record<string, string> = { PEBBLE_VA_NOSLEEP: '1' };
   if (opts.nonceReject !== undefined) pebbleEnv.PEBBLE_WFE_NONCEREJECT = String(opts.nonceReject);
   log(`bench: starting Pebble (http-01 port 127.0.0.1:${httpPort}) …`);
   const pebble = await startPebble({ httpPort, env: pebbleEnv });
-  cleanups.push({ what: 'pebble', run: () => pebble.stop() });
+  onCleanup('pebble', () => pebble.stop());
   signal.throwIfAborted();
 
   // One client at a time on the http-01 port: certkeeper's server is stopped before lego starts.
@@ -448,36 +335,22 @@ async function main(): Promise<void> {
   const lego = opts.only === 'certkeeper' ? undefined : await benchLego(opts, pebble, httpPort, runId);
 
   const text = report(opts, ck, lego);
-  const header = `bench/issue — ${startedAt.toISOString()} — node ${process.version}, lego ${versionOf('lego')}, pebble ${versionOf('pebble')}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`;
+  const header = `bench/issue — ${startedAt.toISOString()} — node ${process.version}, lego ${packageVersion('lego')}, pebble ${packageVersion('pebble')}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`;
   process.stdout.write(`\n${header}\n\n${text}\n`);
 
-  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const dir = join(ROOT, 'bench', 'results');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `issue-${stamp}.json`);
-  await writeFile(file, `${JSON.stringify({
+  const file = await writeResults('issue', startedAt, {
     benchmark: 'issue',
     startedAt: startedAt.toISOString(),
     options: { n: opts.n, nonceRejectPercent: opts.nonceReject ?? 'pebble default (5)', timeoutSeconds: opts.timeoutMs / 1000, only: opts.only ?? null, pollMs: POLL_MS },
     environment: {
-      node: process.version, lego: versionOf('lego'), pebble: versionOf('pebble'), kernel: release(),
+      node: process.version, lego: packageVersion('lego'), pebble: packageVersion('pebble'), kernel: release(),
       cpus: cpus().length, cpuModel: cpus()[0]?.model, gnuTime: GNU_TIME !== undefined,
     },
     certkeeper: ck ?? null,
     lego: lego ?? null,
     pebbleTotalRequests: total(countRequests(pebble.logText())),
-  }, (_key, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value), 2)}\n`);
+  });
   process.stdout.write(`\nResults written to ${file}\n`);
 }
 
-try {
-  await main();
-} catch (err) {
-  if (signal.aborted) console.error(String(signal.reason instanceof Error ? signal.reason.message : signal.reason));
-  else console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-  process.exitCode = signal.aborted ? 130 : 1;
-} finally {
-  await cleanupAll();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-}
+await runBenchmark(main);
